@@ -1,0 +1,263 @@
+"""The ``lexprep`` command (typer + rich).
+
+``lexprep run PATH --matter NAME`` processes a matter through the Prefect flow ``process-matter`` (on an
+ephemeral Prefect server unless PREFECT_API_URL points at one); ``status`` prints the counts;
+``export`` writes the RAG-ready JSONL files; ``demo-matter`` writes a small demo matter.
+
+Exit codes: 0 when the run completed (per-file failures are recorded, not fatal); 2 when it could
+not proceed (bad arguments, unreachable database, missing source); 1 for an unexpected error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lexprep.errors import ConfigurationError, LexprepError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Legal matter files -> RAG-ready data.")
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+DB_HELP = "SQLAlchemy URL of the store (default: sqlite:///lexprep.db in the working directory)"
+TERMINAL = {"done", "failed", "unsupported", "needs_ocr", "needs_transcription"}
+
+
+def _settings(profile: str | None = None, db: str | None = None):
+    from lexprep.settings import Settings
+
+    data = {}
+    if profile:
+        data["profile"] = profile
+    if db:
+        data["db_url"] = db
+    return Settings(**data)
+
+
+def _open_store(db: str | None):
+    from lexprep.store import Store
+
+    return Store.open(_settings(db=db).resolved_db_url())
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    """Keep Prefect's per-task INFO lines off the terminal unless asked (set before prefect imports)."""
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # the ephemeral API server's own shutdown noise ("Error flushing 1 events" when it is stopped)
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+class _ProgressView:
+    """A rich progress display fed by lexprep.progress events: one bar for the matter, one line per
+    document in flight showing its stage."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.total = 0
+        self.overall = self.progress.add_task("documents", total=None)
+        self.rows: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, event) -> None:
+        with self.lock:
+            if event.kind == "discovered":
+                self.total += event.total
+                self.progress.update(self.overall, total=self.total)
+            elif event.kind == "document":
+                row = self.rows.get(event.name)
+                if row is None and not event.final:
+                    row = self.rows[event.name] = self.progress.add_task(f"  {event.name[:48]}", total=1)
+                if row is not None:
+                    self.progress.update(row, description=f"  {event.name[:48]} [dim]{event.stage}[/]")
+                if event.final:
+                    if row is not None:
+                        self.progress.remove_task(row)
+                        del self.rows[event.name]
+                    self.progress.advance(self.overall)
+            elif event.kind == "matter":
+                self.progress.update(self.overall, description=f"documents · {event.stage}")
+
+
+def _counts_table(title: str, counts: dict) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]) if isinstance(kv[1], (int, float)) else (0, kv[0])):
+        table.add_row(str(key), f"{value:.2f} s" if isinstance(value, float) else str(value))
+    return table
+
+
+def _print_summary(summary: dict, startup_seconds: float | None = None) -> None:
+    status = summary["status"]
+    totals = Table(title=f"Matter {summary['matter']!r}", title_justify="left")
+    for col in ("documents", "pages", "chunks", "mentions", "entities", "relationships"):
+        totals.add_column(col, justify="right")
+    totals.add_row(*(str(status.get(c, 0)) for c in ("documents", "pages", "chunks", "mentions", "entities", "relationships")))
+    console.print(totals)
+    grid = Table.grid(padding=(0, 4))
+    grid.add_row(
+        _counts_table("documents by status", status.get("documents_by_status", {})),
+        _counts_table("pages by method", status.get("pages_by_method", {})),
+        _counts_table("categories", status.get("categories", {})),
+    )
+    stages = dict(summary.get("stage_seconds", {}))
+    times = {}
+    if startup_seconds is not None:
+        times["prefect start-up"] = startup_seconds
+    times.update({f"{k} (wall)": v for k, v in summary.get("phase_seconds", {}).items()})
+    grid.add_row(
+        _counts_table("mentions by label", status.get("mentions_by_label", {})),
+        _counts_table("entities by label", status.get("entities_by_label", {})),
+        _counts_table("relationships by type", status.get("relationships_by_type", {})),
+    )
+    console.print(grid)
+    grid2 = Table.grid(padding=(0, 4))
+    grid2.add_row(
+        _counts_table("seconds per stage (summed over documents)", {k: float(v) for k, v in stages.items()}),
+        _counts_table("wall seconds", {k: float(v) for k, v in times.items()}),
+    )
+    console.print(grid2)
+    console.print(f"processed {summary['processed']} documents, skipped {summary['skipped']} already done")
+    if summary.get("failures"):
+        fails = Table(title="not processed", title_justify="left")
+        fails.add_column("file")
+        fails.add_column("status")
+        fails.add_column("reason")
+        for f in summary["failures"]:
+            fails.add_row(f["file_name"], f["status"], f["error"] or "")
+        console.print(fails)
+
+
+@app.command()
+def run(
+    path: str = typer.Argument(..., help="a folder (walked recursively), a file, or an fsspec URL"),
+    matter: str = typer.Option(..., "--matter", "-m", help="the matter's name"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    profile: str = typer.Option("local", "--profile", help="local | cloud | gpu"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="process failed and unsupported documents again"),
+    json_out: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of tables"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show Prefect's task logs"),
+) -> None:
+    """Process every file under PATH into the matter's store, then print a summary."""
+    t_start = time.perf_counter()
+    if profile not in ("local", "cloud", "gpu"):
+        _fail(f"unknown profile {profile!r} (local, cloud or gpu)")
+    if "://" not in path and not Path(path).exists():
+        _fail(f"source not found: {path}")
+    try:
+        _open_store(db)  # fail fast and write nothing when the store cannot be reached
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    _quiet_prefect(verbose)
+    from lexprep import progress
+
+    from flows.process_matter import process_matter  # imports Prefect
+
+    view = None if json_out else _ProgressView()
+    unsubscribe = progress.subscribe(view) if view else (lambda: None)
+    t_flow = time.perf_counter()
+    try:
+        if view:
+            with view.progress:
+                summary = process_matter(path, matter, db=db, profile=profile, retry_failed=retry_failed)
+        else:
+            summary = process_matter(path, matter, db=db, profile=profile, retry_failed=retry_failed)
+    except LexprepError as exc:
+        _fail(str(exc))
+    finally:
+        unsubscribe()
+    flow_wall = time.perf_counter() - t_flow
+    # Prefect start-up: importing Prefect and starting the (ephemeral) API, until the flow body ran,
+    # plus the flow engine's own overhead around it
+    startup = (t_flow - t_start) + max(0.0, flow_wall - summary["flow_seconds"])
+    summary["startup_seconds"] = startup
+    summary["wall_seconds"] = time.perf_counter() - t_start
+    if json_out:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_summary(summary, startup)
+        console.print(f"total wall time {summary['wall_seconds']:.1f} s")
+
+
+@app.command()
+def status(
+    matter: str = typer.Option(..., "--matter", "-m"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    json_out: bool = typer.Option(False, "--json", help="one JSON object"),
+) -> None:
+    """Counts for a matter: documents by status, pages by method, chunks, mentions, entities, relationships."""
+    try:
+        store = _open_store(db)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    matter_id = store.find_matter(matter) if hasattr(store, "find_matter") else store.ensure_matter(matter)
+    if matter_id is None:
+        _fail(f"no matter named {matter!r} in this store")
+    counts = store.status(matter_id)
+    if json_out:
+        print(json.dumps(counts, indent=2, sort_keys=True))
+        return
+    _print_summary({"matter": matter, "status": counts, "processed": counts.get("documents", 0), "skipped": 0})
+
+
+@app.command()
+def export(
+    matter: str = typer.Option(..., "--matter", "-m"),
+    out: Path = typer.Option(..., "--out", help="folder for documents/chunks/entities/relationships.jsonl"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Write the matter as RAG-ready JSONL files."""
+    try:
+        store = _open_store(db)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    matter_id = store.find_matter(matter) if hasattr(store, "find_matter") else store.ensure_matter(matter)
+    if matter_id is None:
+        _fail(f"no matter named {matter!r} in this store")
+    out.mkdir(parents=True, exist_ok=True)
+    written = store.export(matter_id, out)
+    for name, n in written.items():
+        console.print(f"{out / name}: {n} rows")
+
+
+@app.command("demo-matter")
+def demo_matter(out: Path = typer.Argument(Path("demo_matter"), help="folder to write the demo matter into")) -> None:
+    """Write a small demo matter (PDF opinion, DOCX contract, e-mail with attachment, text filing)."""
+    from lexprep.demo import write_demo_matter
+
+    for path in write_demo_matter(out):
+        console.print(str(path))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,303 @@
+"""Typed records that flow through the pipeline.
+
+SourceFile -> ExtractedDocument(pages, attachments) -> CleanText(text, page spans) -> Chunk -> Mention
+-> Entity -> Relationship.
+
+All offsets are Python string indices (characters, end exclusive). Page numbers are 1-based.
+Records are plain dataclasses so that they pickle cheaply into worker processes.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+#: namespace of every deterministic id (uuid5), so that a re-run derives the same ids
+ID_NAMESPACE = uuid.UUID("6f1c2a52-6c1e-4f7e-9d0a-6c6578707265")
+
+
+def stable_id(*parts: object) -> str:
+    """A deterministic id (uuid5 hex string, 32 characters) from the parts' ``str``."""
+    return uuid.uuid5(ID_NAMESPACE, "\x1f".join(str(p) for p in parts)).hex
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data`` (64 characters)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class DocStatus(str, enum.Enum):
+    """Where a document stands. Terminal: done, failed, unsupported, needs_ocr, needs_transcription."""
+
+    pending = "pending"
+    extracting = "extracting"
+    cleaning = "cleaning"
+    chunking = "chunking"
+    extracting_mentions = "extracting_mentions"
+    storing = "storing"
+    done = "done"
+    #: text was taken from every page that has it, but one or more pages wait for OCR
+    needs_ocr = "needs_ocr"
+    #: a recording, waiting for a transcription engine
+    needs_transcription = "needs_transcription"
+    failed = "failed"
+    unsupported = "unsupported"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {DocStatus.done, DocStatus.needs_ocr, DocStatus.needs_transcription, DocStatus.failed, DocStatus.unsupported}
+)
+
+
+class PageMethod(str, enum.Enum):
+    """How a page's text was obtained."""
+
+    text_layer = "text_layer"  # a PDF's own text layer (pypdfium2)
+    native = "native"  # parsed from the file's own structure (DOCX, HTML, e-mail, plain text)
+    converter = "converter"  # an external converter (antiword, wpd2text, LibreOffice)
+    needs_ocr = "needs_ocr"  # no usable text layer: waits for OCR
+
+
+class Label(str, enum.Enum):
+    """Entity labels (DESIGN.md). Anything a backend finds that maps to none is OTHER, never dropped."""
+
+    PERSON = "PERSON"
+    ORG = "ORG"
+    GPE = "GPE"
+    DATE = "DATE"
+    MONEY = "MONEY"
+    LAW = "LAW"
+    CASE = "CASE"
+    COURT = "COURT"
+    DOCKET = "DOCKET"
+    OTHER = "OTHER"
+
+
+class Category(str, enum.Enum):
+    """Document categories (see lexprep.text.categorize for the rules)."""
+
+    opinion = "opinion"
+    order = "order"
+    brief = "brief"  # briefs and motions
+    pleading = "pleading"
+    contract = "contract"
+    correspondence = "correspondence"  # letters and e-mail
+    transcript = "transcript"
+    exhibit = "exhibit"
+    other = "other"
+
+
+@dataclass(slots=True)
+class SourceFile:
+    """A file found under a matter's source.
+
+    Attributes:
+        uri: fsspec URI or local path the bytes came from (for an attachment: ``parent_uri#name``).
+        file_name: base name as the user knows it.
+        sha256: hex digest of the content; with the matter, the document's identity.
+        size: bytes.
+        kind: sniffed format (``pdf``, ``docx``, ``doc``, ``wpd``, ``eml``, ``msg``, ``html``, ``text``,
+            ``audio``, ``image``, ``empty``, ``unknown`` ...), decided from content, not the extension.
+        parent_sha256: the containing e-mail's sha256 for an attachment, else None.
+    """
+
+    uri: str
+    file_name: str
+    sha256: str
+    size: int
+    kind: str = "unknown"
+    mime: str | None = None
+    parent_sha256: str | None = None
+
+
+@dataclass(slots=True)
+class Page:
+    """One page (PDF) or part (the whole of a DOCX, an e-mail body) of a document's raw text.
+
+    Attributes:
+        number: 1-based page number.
+        method: how the text was obtained (PageMethod value).
+        text: raw extracted text ('' when the page needs OCR).
+        confidence: 0..1; 1.0 for a text layer or native parse, None when there is no text yet.
+        error: a one-line reason when this page alone failed.
+    """
+
+    number: int
+    method: str
+    text: str
+    confidence: float | None = 1.0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Attachment:
+    """A file carried inside another (an e-mail attachment): processed as a document of its own."""
+
+    file_name: str
+    data: bytes
+    mime: str | None = None
+
+
+@dataclass(slots=True)
+class ExtractedDocument:
+    """What an extractor returns for one file.
+
+    Attributes:
+        pages: raw text per page or part, in order.
+        attachments: files inside this one, to be processed as child documents.
+        meta: format metadata (e-mail headers: from, to, cc, date, subject, message_id, in_reply_to;
+            PDF: title, author, page_count; HTML: title ...). JSON-serialisable.
+        title: a title if the format has one.
+    """
+
+    kind: str
+    pages: list[Page]
+    attachments: list[Attachment] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None
+
+
+@dataclass(slots=True)
+class PageSpan:
+    """Where a page's text sits in the cleaned document text: ``text[char_start:char_end]``."""
+
+    number: int
+    char_start: int
+    char_end: int
+
+
+@dataclass(slots=True)
+class CleanText:
+    """A document's cleaned text and the map from cleaned offsets back to pages."""
+
+    text: str
+    page_spans: list[PageSpan]
+
+    def page_at(self, offset: int) -> int | None:
+        """The page number holding cleaned offset ``offset`` (the nearest earlier page in a gap)."""
+        found = None
+        for span in self.page_spans:
+            if span.char_start <= offset:
+                found = span.number
+            else:
+                break
+        return found
+
+
+@dataclass(slots=True)
+class CategoryResult:
+    category: str
+    reason: str
+    score: float = 1.0
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A retrieval unit of a document's cleaned text.
+
+    ``text == document_text[char_start:char_end]``; token_count is in the chunker's tokens.
+    """
+
+    chunk_index: int
+    text: str
+    char_start: int
+    char_end: int
+    page_start: int | None
+    page_end: int | None
+    token_count: int
+
+
+@dataclass(slots=True)
+class Mention:
+    """A span of a chunk that names an entity.
+
+    Attributes:
+        chunk_index: index of the chunk in its document.
+        label: Label value.
+        text: the surface text, ``chunk.text[start:end]``.
+        start, end: character span in the chunk.
+        doc_start, doc_end: the same span in the document's cleaned text.
+        score: extractor confidence 0..1 (1.0 for rules and eyecite).
+        extractor: ``spacy``, ``eyecite``, ``rules`` ...
+        source_label: the backend's own label (e.g. spaCy's ``NORP``) before mapping.
+        normalized: a canonical form the extractor knows (e.g. eyecite's corrected citation).
+    """
+
+    chunk_index: int
+    label: str
+    text: str
+    start: int
+    end: int
+    doc_start: int
+    doc_end: int
+    score: float = 1.0
+    extractor: str = "spacy"
+    source_label: str | None = None
+    normalized: str | None = None
+
+
+@dataclass(slots=True)
+class Entity:
+    """A canonical entity within a matter: the resolution of one or more mentions."""
+
+    id: str
+    label: str
+    name: str
+    aliases: list[str]
+    mention_count: int
+
+
+@dataclass(slots=True)
+class MergeRecord:
+    """The audit of one resolution decision: ``alias`` was merged into ``entity_id``.
+
+    method: ``exact`` (same normalised key), ``fuzzy`` (rapidfuzz score >= threshold), ``citation``
+    (same normalised citation), ``acronym`` ... ; score 0..100 for fuzzy, 100 otherwise.
+    """
+
+    entity_id: str
+    label: str
+    alias: str
+    canonical: str
+    method: str
+    score: float
+
+
+@dataclass(slots=True)
+class Relationship:
+    """An edge of the matter's graph.
+
+    Node kinds: ``document``, ``chunk``, ``entity``. Types: CONTAINS (document->chunk), MENTIONS
+    (chunk->entity), CO_OCCURS (entity->entity, weight = chunks shared), CITES (document->CASE/LAW
+    entity), HAS_ATTACHMENT (document->document).
+    """
+
+    source_kind: str
+    source_id: str
+    target_kind: str
+    target_id: str
+    type: str
+    weight: float = 1.0
+    evidence_chunk_id: str | None = None
+
+
+@dataclass(slots=True)
+class DocumentResult:
+    """Everything the per-document pipeline derives from one file."""
+
+    source: SourceFile
+    status: str
+    error: str | None = None
+    extracted: ExtractedDocument | None = None
+    clean: CleanText | None = None
+    category: CategoryResult | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,175 @@
+"""Mention extraction in worker processes, each loading spaCy once.
+
+``MentionPool(settings)`` with ``settings.workers > 0`` runs a ``ProcessPoolExecutor`` (``spawn``
+start method: safe with the caller's threads, and the same on Linux and macOS) whose initializer
+loads the spaCy model and warms eyecite once per worker. ``extract`` cuts the chunk list into
+slices so that every worker is busy even for a single large document (at least two slices per
+worker, at most ``settings.batch_size`` chunks a slice), sends only the chunk texts, and puts the
+mentions back together in chunk order. With ``workers == 0`` it runs in the calling process.
+
+Workers set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` to 1 (unless set):
+the parallelism is the processes; BLAS threads on top would oversubscribe the cores.
+
+Errors: a worker that dies (``BrokenProcessPool``: killed, out of memory, segfault) raises
+:class:`lexprep.errors.TransientError` so the caller can retry; the broken executor is discarded and
+the next call starts a fresh one. A model that cannot be loaded is reported as the
+``MissingDependencyError``/``ConfigurationError`` it is (not retried), not as a broken pool.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from lexprep import errors
+from lexprep.models import Chunk, Mention
+from lexprep.ner import extract_mentions, spans_to_mentions, text_spans
+from lexprep.ner.merge import Span
+
+#: smallest slice sent to a worker (a round trip costs ~1 ms; a 2,000-char chunk ~30 ms of NER)
+MIN_SLICE = 2
+
+# ----------------------------------------------------------------------------- worker side
+
+_worker_settings = None
+_worker_error: tuple[str, tuple] | None = None
+
+
+def _init_worker(settings_data: dict) -> None:
+    """Process initializer: load the model once. Never raises (a failure is replayed per task)."""
+    global _worker_settings, _worker_error
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    from lexprep.settings import NerSettings
+
+    try:
+        _worker_settings = NerSettings(**settings_data)
+        text_spans(["Warm-up: Roe v. Wade, 410 U.S. 113 (1973), in No. 11-889."], _worker_settings)
+    except errors.MissingDependencyError as exc:
+        _worker_error = ("MissingDependencyError", (exc.what, exc.install))
+    except Exception as exc:  # noqa: BLE001 - reported to the caller by _work
+        _worker_error = ("ConfigurationError", (f"NER worker could not start: {exc}",))
+
+
+def _work(texts: list[str]) -> tuple[str, object]:
+    """Task: the merged spans of ``texts``, or an error description that pickles safely."""
+    if _worker_error is not None:
+        return ("error", _worker_error)
+    try:
+        return ("ok", [[tuple(s) for s in spans] for spans in text_spans(texts, _worker_settings)])
+    except errors.MissingDependencyError as exc:
+        return ("error", ("MissingDependencyError", (exc.what, exc.install)))
+    except errors.LexprepError as exc:
+        return ("error", (type(exc).__name__, (str(exc),)))
+
+
+def _raise(kind: str, args: tuple) -> None:
+    cls = getattr(errors, kind, errors.LexprepError)
+    raise cls(*args)
+
+
+# ----------------------------------------------------------------------------- caller side
+
+
+def slices(n: int, workers: int, batch_size: int) -> list[tuple[int, int]]:
+    """Cut ``range(n)`` into consecutive ``(start, end)`` slices for ``workers`` processes.
+
+    Aims for at least two slices per worker (so a slow slice does not leave a worker idle at the
+    end), at most ``batch_size`` items and at least MIN_SLICE items a slice.
+    """
+    if n <= 0:
+        return []
+    size = math.ceil(n / (2 * max(1, workers)))
+    size = max(MIN_SLICE, min(max(1, batch_size), size))
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+class MentionPool:
+    """Extract mentions in ``settings.workers`` processes (0: in the calling process).
+
+    Use as a context manager or call :meth:`close`. Thread-safe: several threads may call
+    :meth:`extract` at once (their slices share the workers).
+    """
+
+    def __init__(self, settings):
+        """Args: settings: NerSettings (``workers``, ``batch_size``, ``spacy_model`` ...)."""
+        self.settings = settings
+        self.workers = max(0, int(settings.workers))
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._closed = False
+
+    def __enter__(self) -> MentionPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _get_executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("MentionPool is closed")
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(self.settings.model_dump(),),
+                )
+            return self._executor
+
+    def _discard(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def start(self) -> MentionPool:
+        """Start the workers now (and wait until the model is loaded) rather than on first use."""
+        if self.workers:
+            self.extract([Chunk(0, "Warm-up text.", 0, 13, None, None, 2)])
+        return self
+
+    def extract(self, chunks: list[Chunk]) -> list[Mention]:
+        """Mentions of ``chunks`` in chunk order (the same result as ``extract_mentions``).
+
+        Raises:
+            TransientError: a worker process died; retry (the pool restarts on the next call).
+            MissingDependencyError / ConfigurationError: the spaCy model cannot be loaded.
+            RuntimeError: the pool was closed.
+        """
+        if not chunks:
+            return []
+        if self.workers == 0:
+            if self._closed:
+                raise RuntimeError("MentionPool is closed")
+            return extract_mentions(chunks, self.settings)
+        texts = [c.text for c in chunks]
+        executor = self._get_executor()
+        try:
+            futures = [
+                executor.submit(_work, texts[a:b])
+                for a, b in slices(len(texts), self.workers, self.settings.batch_size)
+            ]
+            results = [f.result() for f in futures]
+        except BrokenProcessPool as exc:
+            self._discard(executor)
+            raise errors.TransientError("an NER worker process died; the pool restarts on retry") from exc
+        spans: list[list[Span]] = []
+        for status, payload in results:
+            if status != "ok":
+                _raise(*payload)
+            spans.extend([Span(*t) for t in chunk_spans] for chunk_spans in payload)
+        return spans_to_mentions(chunks, spans)
+
+    def close(self) -> None:
+        """Stop the workers (waits for running tasks). Idempotent."""
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,220 @@
+"""Rule-based mentions: COURT names, DOCKET numbers and a few statute forms eyecite does not parse.
+
+All patterns are compiled once at import; one ``rule_spans`` call over a 2,000-character chunk costs
+a few tens of microseconds. Matching is case-insensitive (captions are often in capitals) but a
+COURT match must be written as a name (its key words capitalised, or the whole match in capitals),
+so that "the district court erred" is not a mention while "the District Court erred" is.
+
+Returned spans are :class:`lexprep.ner.merge.Span` with ``extractor="rules"`` and score 1.0.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lexprep.ner.merge import Span
+
+# --------------------------------------------------------------------------------------------- COURT
+
+_WS = r"[ \t]*(?:\r?\n[ \t]*)?"  # one space, possibly broken over a line (captions wrap)
+_S = r"\s+"
+
+_STATES = [
+    "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware",
+    "Florida", "Georgia", "Hawai[i'ʻ]i", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas",
+    "Kentucky", "Louisiana", "Maine", "Maryland", "Massachusetts", "Michigan", "Minnesota",
+    "Mississippi", "Missouri", "Montana", "Nebraska", "Nevada", "New Hampshire", "New Jersey",
+    "New Mexico", "New York", "North Carolina", "North Dakota", "Ohio", "Oklahoma", "Oregon",
+    "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota", "Tennessee", "Texas", "Utah",
+    "Vermont", "Virginia", "Washington", "West Virginia", "Wisconsin", "Wyoming", "Puerto Rico",
+    "Guam", "the Virgin Islands", "the Northern Mariana Islands", "the District of Columbia",
+    "Columbia",
+]
+_STATE = "(?:" + "|".join(s.replace(" ", _S) for s in sorted(_STATES, key=len, reverse=True)) + ")"
+_ORDINAL = (
+    r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth|Eleventh|"
+    r"1st|2nd|3rd|[4-9]th|10th|11th|D\.\s?C\.|District\s+of\s+Columbia|Federal)"
+)
+_DIRECTION = r"(?:Northern|Southern|Eastern|Western|Middle|Central)"
+_DISTRICT = rf"(?:{_DIRECTION}{_S})?District{_S}of{_S}{_STATE}"
+_US = r"(?:United\s+States|U\.\s?S\.)"
+_CAP = r"(?-i:[A-Z][A-Za-z.'\-]+)"  # one capitalised word (a county or city name), even under re.I
+_PLACE = rf"{_CAP}(?:{_S}{_CAP}){{0,2}}"
+
+_COURT_PATTERNS = [
+    # Supreme Court of the United States / United States Supreme Court / U.S. Supreme Court
+    rf"Supreme{_S}Court{_S}of{_S}the{_S}United{_S}States",
+    rf"{_US}{_S}Supreme{_S}Court",
+    # United States Court of Appeals for the Ninth Circuit / Court of Appeals for the Ninth Circuit
+    rf"(?:{_US}{_S})?Court{_S}of{_S}Appeals{_S}for{_S}the{_S}{_ORDINAL}{_S}Circuit",
+    # United States District Court for the District of Arizona (also Bankruptcy Court)
+    rf"(?:{_US}{_S})?(?:District|Bankruptcy){_S}Court{_S}for{_S}the{_S}{_DISTRICT}",
+    rf"{_US}{_S}(?:District|Bankruptcy){_S}Court",
+    # Superior Court of California, County of Los Angeles / Superior Court of the State of X
+    rf"Superior{_S}Court{_S}of{_S}(?:the{_S}State{_S}of{_S})?{_STATE}"
+    rf"(?:,?{_S}(?:County|City{_S}and{_S}County){_S}of{_S}{_PLACE}|,?{_S}in{_S}and{_S}for{_S}(?:the{_S})?"
+    rf"(?:County|City{_S}and{_S}County){_S}of{_S}{_PLACE})?",
+    # Los Angeles County Superior Court / Cook County Circuit Court
+    rf"{_PLACE}{_S}County{_S}(?:Superior|Circuit|District|Probate|Family|Chancery){_S}Court",
+    rf"(?:Circuit|District|Superior|Chancery|Probate){_S}Court{_S}(?:of|for){_S}{_PLACE}{_S}County",
+    # Supreme Court of Texas / Texas Supreme Court / Court of Appeals of Texas / Texas Court of Appeals
+    rf"(?:Supreme{_S}Court|Court{_S}of{_S}(?:Criminal{_S})?Appeals?|Appellate{_S}Court|Court{_S}of{_S}Chancery)"
+    rf"{_S}of{_S}(?:the{_S}State{_S}of{_S}|the{_S}Commonwealth{_S}of{_S})?{_STATE}",
+    rf"{_STATE}{_S}(?:Supreme{_S}Court|Court{_S}of{_S}(?:Criminal{_S})?Appeals?|Appellate{_S}Court|"
+    rf"Court{_S}of{_S}Chancery|Superior{_S}Court|Commonwealth{_S}Court)",
+    # federal specialised courts
+    rf"(?:{_US}{_S})?Court{_S}of{_S}(?:Federal{_S}Claims|International{_S}Trade|Appeals{_S}for{_S}Veterans{_S}Claims|"
+    rf"Appeals{_S}for{_S}the{_S}Armed{_S}Forces)",
+    rf"(?:{_US}{_S})?Tax{_S}Court",
+    rf"Court{_S}of{_S}Common{_S}Pleas(?:{_S}of{_S}{_PLACE}{_S}County)?",
+    # the Ninth Circuit (the court of appeals, by its usual short name)
+    rf"{_ORDINAL}{_S}Circuit(?:{_S}Court{_S}of{_S}Appeals)?",
+    # bare names that in a court document denote one court
+    rf"(?:District|Bankruptcy|Supreme|Superior){_S}Court",
+    rf"Court{_S}of{_S}Appeals?",
+]
+# longest alternatives first is not needed: re tries alternatives in order, so list specific first
+COURT_RE = re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in _COURT_PATTERNS) + r")\b", re.IGNORECASE)
+
+_COURT_KEYWORDS = re.compile(
+    r"\b(?:court|circuit|appeals?|supreme|superior|district|bankruptcy|chancery)\b", re.IGNORECASE
+)
+
+
+def _written_as_name(text: str) -> bool:
+    """True when every court key word of ``text`` starts with a capital (or the text is in capitals)."""
+    if text.isupper():
+        return True
+    return all(m.group(0)[0].isupper() for m in _COURT_KEYWORDS.finditer(text))
+
+
+#: every court name holds one of these; COURT_RE only runs in windows around them
+_COURT_ANCHOR = re.compile(r"court|circuit", re.IGNORECASE)
+_BEFORE, _AFTER = 120, 160  # longest name part before / after its anchor word, with margin
+
+
+def court_spans(text: str) -> list[Span]:
+    """COURT mentions in ``text``: a list of Span (label COURT, normalized = the name on one line).
+
+    For speed the large COURT_RE runs only in a window around each "court"/"circuit" (about 5x
+    faster on court documents than one scan of the whole text, same matches).
+    """
+    out: list[Span] = []
+    covered = -1  # end of the last accepted match
+    for anchor in _COURT_ANCHOR.finditer(text):
+        if anchor.start() < covered:
+            continue
+        ws = max(covered, anchor.start() - _BEFORE, 0)
+        we = min(len(text), anchor.end() + _AFTER)
+        for m in COURT_RE.finditer(text, ws, we):
+            if m.end() <= anchor.start():
+                continue  # a name before the anchor; found through its own anchor
+            if m.start() > anchor.start():
+                break
+            s = m.group(0)
+            if _written_as_name(s):
+                out.append(Span("COURT", m.start(), m.end(), 1.0, "court", "rules", " ".join(s.split())))
+                covered = m.end()
+            break
+    return out
+
+
+# -------------------------------------------------------------------------------------------- DOCKET
+
+_DASH = r"[-‐‑‒–—]"
+# shapes of a case number; each alternative is specific enough not to be a page, exhibit or ECF number
+_DOCKET_NUM = (
+    r"(?:"
+    rf"\d{{1,2}}:\d{{2}}{_DASH}[A-Za-z]{{1,4}}{_DASH}\d{{2,6}}(?:{_DASH}[A-Za-z0-9]{{1,6}})*"  # 2:19-cv-01234-ABC
+    rf"|\d{{2,4}}{_DASH}[A-Za-z]{{1,4}}{_DASH}\d{{2,7}}"  # 19-cv-1234, 2019-CA-001234
+    rf"|[A-Z]{{1,4}}{_DASH}?\d{{2,4}}{_DASH}\d{{2,8}}(?:{_DASH}[A-Z0-9]{{1,6}})?"  # CV-2019-001234, A19-0123
+    rf"|\d{{2,4}}{_DASH}\d{{1,7}}(?:{_DASH}[A-Za-z0-9]{{1,6}})?"  # 11-889, 20-1234, 2020-1234
+    r"|[A-Z]{2,3}\d{5,9}"  # BC123456 (California)
+    r"|\d{3,9}/\d{2,4}"  # 123456/2019 (New York index numbers)
+    r")"
+)
+# numbers after an explicit case prefix may also be plain digits ("Case No. 123456")
+_DOCKET_NUM_LOOSE = rf"(?:{_DOCKET_NUM}|\d{{3,9}})"
+_LIST_SEP = r"(?:\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+)"
+_EXPLICIT = (
+    r"(?:(?:Civil|Criminal)\s+(?:Action|Case)|Case|Docket|Index|Cause|Adversary(?:\s+Proceeding)?|"
+    r"Adv\.\s*Pro(?:c)?\.|Appeal|Petition|Misc\.)"
+)
+#: "Case No. 2:19-cv-01234", "Nos. 11-889, 11-890", "No. 11–889" (not "Pub. L. No. 111-203",
+#: not "ECF No. 40": those lack a case-number shape or are preceded by "L.")
+DOCKET_RE = re.compile(
+    rf"(?<![A-Za-z])(?:(?P<explicit>{_EXPLICIT})\s+(?:Nos?\.|Numbers?|#)\s*(?P<nums1>{_DOCKET_NUM_LOOSE}"
+    rf"(?:{_LIST_SEP}{_DOCKET_NUM_LOOSE})*)"
+    rf"|(?<!L\.\s)(?<!L\.)(?P<bare>Nos?\.)\s*(?P<nums2>{_DOCKET_NUM}(?:{_LIST_SEP}{_DOCKET_NUM})*))"
+    r"(?![\w/])",
+    re.IGNORECASE,
+)
+#: a federal district-court number is distinctive enough to count without "No.": 1:21-cv-01234
+FEDERAL_DOCKET_RE = re.compile(
+    rf"(?<![\w:/.-])\d{{1,2}}:\d{{2}}{_DASH}(?:cv|cr|mc|mj|bk|ap|md|po|sw|gj|ml|dp){_DASH}\d{{2,6}}"
+    rf"(?:{_DASH}[A-Za-z0-9]{{1,6}})*(?![\w/])",
+    re.IGNORECASE,
+)
+_ONE_NUM = re.compile(_DOCKET_NUM_LOOSE, re.IGNORECASE)
+_DASHES = re.compile(_DASH)
+
+
+def normalize_docket(number: str) -> str:
+    """A docket number's key: ASCII hyphens, lower case (``11–889`` -> ``11-889``)."""
+    return _DASHES.sub("-", number).lower()
+
+
+def docket_spans(text: str) -> list[Span]:
+    """DOCKET mentions: one Span per case number (a list "Nos. 11-889, 11-890" gives two).
+
+    The span of the first number of a prefixed list includes its prefix ("No. 11–889",
+    "Case No. 2:19-cv-01234-ABC"); later numbers of the list are spans of their own.
+    ``normalized`` is the number alone, see :func:`normalize_docket`.
+    """
+    out: list[Span] = []
+    taken: list[tuple[int, int]] = []
+    for m in DOCKET_RE.finditer(text):
+        group = "nums1" if m.group("nums1") else "nums2"
+        gstart = m.start(group)
+        first = True
+        for n in _ONE_NUM.finditer(m.group(group)):
+            start, end = gstart + n.start(), gstart + n.end()
+            out.append(
+                Span("DOCKET", m.start() if first else start, end, 1.0, "docket", "rules", normalize_docket(n.group(0)))
+            )
+            first = False
+        taken.append((m.start(), m.end()))
+    for m in FEDERAL_DOCKET_RE.finditer(text):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
+        out.append(Span("DOCKET", m.start(), m.end(), 1.0, "docket", "rules", normalize_docket(m.group(0))))
+    return out
+
+
+# --------------------------------------------------------------------------------------------- LAW
+
+#: "Section 10(b) of the Securities Exchange Act of 1934", "§ 10(b) of the Exchange Act",
+#: "Title VII of the Civil Rights Act of 1964", "Rule 10b-5": provisions named with their statute,
+#: which eyecite's reporter-based law citations do not parse.
+STATUTE_RE = re.compile(
+    r"\b(?:(?:Section|Sections|Sec\.|§§?)\s*\d+[A-Za-z0-9.\-]*(?:\([A-Za-z0-9]+\))*"
+    r"|Title\s+[IVXLC]+)"
+    r"\s+of\s+the\s+(?:[A-Z][A-Za-z.'\-]*\s+){0,8}?(?:Act|Code|Constitution|Convention|Compact|Treaty)"
+    r"(?:\s+of\s+(?:19|20)\d\d)?\b"
+    r"|\bRule\s+\d+[a-z]?-\d+\b",
+)
+
+
+def statute_spans(text: str) -> list[Span]:
+    """LAW mentions of the forms in STATUTE_RE (normalized = the match on one line)."""
+    return [
+        Span("LAW", m.start(), m.end(), 1.0, "statute", "rules", " ".join(m.group(0).split()))
+        for m in STATUTE_RE.finditer(text)
+    ]
+
+
+def rule_spans(text: str) -> list[Span]:
+    """COURT, DOCKET and statute LAW spans of ``text``, in text order."""
+    spans = court_spans(text) + docket_spans(text) + statute_spans(text)
+    spans.sort(key=lambda s: (s.start, s.end, s.label))
+    return spans

@@ -1,0 +1,828 @@
+"""The repository the pipeline uses: documents and their derived rows, entities, the graph, runs,
+status counts and the JSONL export.
+
+Every public method opens its own session (one transaction), so one :class:`Store` can be shared by
+the threads of a process. On SQLite, write transactions are serialised by a process-wide lock per
+database file and begin with ``BEGIN IMMEDIATE`` (see :mod:`lexprep.store.db`); readers never wait
+(WAL). On Postgres the database does the locking.
+
+Errors: an unknown id raises ``KeyError``; inconsistent input (a mention pointing at a chunk the
+document does not have) raises ``ValueError``; a lost connection or a locked database raises
+:class:`lexprep.errors.TransientError` (the only error worth retrying), whose message is the
+driver's one-line reason, never the SQL parameters (which may hold document text).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import math
+import os
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from lexprep.errors import TransientError
+from lexprep.models import DocumentResult, Entity, MergeRecord, Relationship, SourceFile, stable_id
+from lexprep.store import schema as t
+from lexprep.store.db import (
+    WRITE_OPTION,
+    check_connection,
+    error_reason,
+    make_engine,
+    parse_url,
+    safe_url,
+    sqlite_lock,
+    upgrade_engine,
+)
+
+log = logging.getLogger(__name__)
+
+#: rows per executemany call (bounds the size of one parameter list)
+INSERT_BATCH = 5_000
+#: rows fetched per round trip when streaming an export
+EXPORT_YIELD_PER = 1_000
+
+EXPORT_FILES = ("documents.jsonl", "chunks.jsonl", "entities.jsonl", "relationships.jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """What the pipeline needs to decide whether a document must be (re)done."""
+
+    id: str
+    status: str
+    pipeline_version: str | None
+    settings_fingerprint: str | None
+    parent_id: str | None
+
+
+def matter_id_for(name: str) -> str:
+    """The id of the matter called ``name``: ``stable_id("matter", name)``."""
+    return stable_id("matter", name)
+
+
+def chunk_id_for(document_id: str, chunk_index: int) -> str:
+    """A chunk's id: ``stable_id(document_id, chunk_index)``."""
+    return stable_id(document_id, chunk_index)
+
+
+def mention_id_for(chunk_id: str, start: int, end: int, label: str) -> str:
+    """A mention's id: ``stable_id(chunk_id, start, end, label)``."""
+    return stable_id(chunk_id, start, end, label)
+
+
+def relationship_id_for(matter_id: str, source_id: str, target_id: str, type_: str) -> str:
+    """A relationship's id: ``stable_id(matter_id, source_id, target_id, type)``."""
+    return stable_id(matter_id, source_id, target_id, type_)
+
+
+def _value(v: Any) -> Any:
+    """An enum's value (DocStatus.done -> "done"), anything else as is."""
+    return getattr(v, "value", v)
+
+
+def _text(s: str | None) -> str | None:
+    """``s`` safe for every back end: Postgres rejects NUL in text, so NUL becomes U+FFFD (offsets kept)."""
+    if s is None or "\x00" not in s:
+        return s
+    return s.replace("\x00", "\ufffd")
+
+
+def _json_safe(obj: Any) -> Any:
+    """``obj`` as plain JSON data (dates and other objects as strings; NaN/inf as null)."""
+    if obj is None:
+        return None
+
+    def _default(o: Any) -> Any:
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        if isinstance(o, bytes):
+            return o.decode("utf-8", "replace")
+        return str(_value(o))
+
+    def _fix(o: Any) -> Any:
+        if isinstance(o, float) and not math.isfinite(o):
+            return None
+        if isinstance(o, str):
+            return _text(o)
+        if isinstance(o, dict):
+            return {str(k): _fix(v) for k, v in o.items()}
+        if isinstance(o, list):
+            return [_fix(v) for v in o]
+        return o
+
+    return _fix(json.loads(json.dumps(obj, default=_default, allow_nan=True)))
+
+
+def _float(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def _batches(rows: Sequence[dict[str, Any]], size: int = INSERT_BATCH) -> Iterator[Sequence[dict[str, Any]]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+def _group_children(
+    parents: Iterable[Any], parent_key: Any, children: Iterable[Any], child_key: Any
+) -> Iterator[tuple[Any, list[Any]]]:
+    """Pair each parent row with its child rows; both streams must be in the same key order."""
+    groups = itertools.groupby(children, key=child_key)
+    pending = next(groups, None)
+    for parent in parents:
+        items: list[Any] = []
+        if pending is not None and pending[0] == parent_key(parent):
+            items = list(pending[1])
+            pending = next(groups, None)
+        yield parent, items
+
+
+class Store:
+    """lexprep's database: SQLite by default, Postgres by URL.
+
+    ``Store(url)`` only builds the engine; :meth:`open` also checks the connection and migrates the
+    schema to the newest revision. Use it as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, url: str):
+        self.url = parse_url(url)
+        #: the URL without its password, for messages and logs
+        self.safe_url = safe_url(self.url)
+        self.engine = make_engine(self.url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        write_engine = self.engine.execution_options(**{WRITE_OPTION: True}) if self.is_sqlite else self.engine
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            sqlite_lock(self.url) if self.is_sqlite else contextlib.nullcontext()
+        )
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """A store on ``url`` with its schema migrated to the newest revision.
+
+        Raises:
+            ConfigurationError: ``cannot reach database <url without password>: <reason>`` when the
+                database cannot be reached (or its driver is missing), or the migration fails.
+        """
+        store = cls(url)
+        try:
+            check_connection(store.engine, store.url)
+            upgrade_engine(store.engine)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Release the connection pool (the store can be reopened by making a new one)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.safe_url!r})"
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One write transaction (committed on success, rolled back on error)."""
+        with self._translate(), self._lock, self._write_sessions.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._translate(), self._read_sessions() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:  # lost connection, locked database, timeouts
+            raise TransientError(f"database error on {self.safe_url}: {error_reason(exc, self.url)}") from None
+
+    # ------------------------------------------------------------------ matters and documents
+
+    def ensure_matter(self, name: str) -> str:
+        """The id of the matter called ``name`` (``stable_id("matter", name)``), created if new."""
+        matter_id = matter_id_for(name)
+        for attempt in range(2):
+            try:
+                with self._write() as s:
+                    if s.execute(select(t.matters.c.id).where(t.matters.c.id == matter_id)).first() is None:
+                        s.execute(insert(t.matters).values(id=matter_id, name=name, created_at=t.utcnow()))
+                return matter_id
+            except IntegrityError:  # created by another process at the same moment
+                if attempt:
+                    raise
+        return matter_id
+
+    def find_matter(self, name: str) -> str | None:
+        """The id of the matter called ``name``, or None when it was never created."""
+        with self._read() as s:
+            return s.execute(select(t.matters.c.id).where(t.matters.c.name == name)).scalar_one_or_none()
+
+    def get_document(self, matter_id: str, sha256: str) -> DocumentInfo | None:
+        """The stored state of the matter's document with this content, or None."""
+        d = t.documents.c
+        with self._read() as s:
+            row = s.execute(
+                select(d.id, d.status, d.pipeline_version, d.settings_fingerprint, d.parent_id).where(
+                    d.matter_id == matter_id, d.sha256 == sha256
+                )
+            ).first()
+        return None if row is None else DocumentInfo(*row)
+
+    def register_document(
+        self, matter_id: str, matter_name: str, source: SourceFile, parent_id: str | None = None
+    ) -> str:
+        """Record ``source`` as a document of the matter and return its id.
+
+        The id is ``stable_id(matter_name, source.sha256)``. A new document is inserted as
+        ``pending``; an existing one keeps its row and status (the first URI seen stays), except that
+        a missing ``parent_id`` is filled in when one is given.
+
+        Raises:
+            ValueError: ``matter_id`` is not the id of ``matter_name``.
+            KeyError: the matter does not exist (call :meth:`ensure_matter` first).
+        """
+        if matter_id != matter_id_for(matter_name):
+            raise ValueError(f"matter id {matter_id} is not the id of matter {matter_name!r}")
+        doc_id = stable_id(matter_name, source.sha256)
+        if parent_id == doc_id:
+            parent_id = None
+        d = t.documents.c
+        for attempt in range(2):
+            try:
+                with self._write() as s:
+                    row = s.execute(select(d.parent_id).where(d.id == doc_id)).first()
+                    if row is None:
+                        if s.execute(select(t.matters.c.id).where(t.matters.c.id == matter_id)).first() is None:
+                            raise KeyError(f"unknown matter {matter_id}")
+                        now = t.utcnow()
+                        s.execute(
+                            insert(t.documents).values(
+                                id=doc_id,
+                                matter_id=matter_id,
+                                sha256=source.sha256,
+                                parent_id=parent_id,
+                                source_uri=source.uri,
+                                file_name=source.file_name,
+                                size=source.size,
+                                kind=source.kind or "unknown",
+                                mime=source.mime,
+                                status="pending",
+                                created_at=now,
+                                updated_at=now,
+                            )
+                        )
+                    elif row.parent_id is None and parent_id is not None:
+                        s.execute(update(t.documents).where(d.id == doc_id).values(parent_id=parent_id))
+                return doc_id
+            except IntegrityError:  # inserted by another process at the same moment: take the update path
+                if attempt:
+                    raise
+        return doc_id
+
+    def set_status(self, document_id: str, status: str, error: str | None = None) -> None:
+        """Set a document's status and error (None clears it) and touch ``updated_at``.
+
+        Raises:
+            KeyError: no such document.
+        """
+        with self._write() as s:
+            result = s.execute(
+                update(t.documents)
+                .where(t.documents.c.id == document_id)
+                .values(status=_value(status), error=error, updated_at=t.utcnow())
+            )
+            if result.rowcount == 0:
+                raise KeyError(f"unknown document {document_id}")
+
+    def save_document(
+        self, document_id: str, result: DocumentResult, pipeline_version: str, fingerprint: str
+    ) -> None:
+        """Store everything derived from one document, replacing what an earlier run stored.
+
+        In one transaction: delete the document's pages, chunks and mentions; insert the new ones
+        (executemany batches); update the document row (status, error, kind, mime, size, category,
+        category_reason, title, meta, cleaned text, pipeline_version, settings_fingerprint).
+        Entity links of the document's mentions are gone until the matter is resolved again.
+        Mentions with the same id (same chunk, span and label from two extractors) are stored once
+        (the first wins).
+
+        Raises:
+            KeyError: no such document (register it first).
+            ValueError: a mention names a chunk_index the result has no chunk for.
+        """
+        extracted, clean = result.extracted, result.clean
+        spans = {p.number: p for p in clean.page_spans} if clean is not None else {}
+        page_rows = []
+        for page in extracted.pages if extracted is not None else []:
+            span = spans.get(page.number)
+            page_rows.append(
+                {
+                    "document_id": document_id,
+                    "number": page.number,
+                    "method": _value(page.method),
+                    "confidence": _float(page.confidence),
+                    "text": _text(page.text) or "",
+                    "error": page.error,
+                    "char_start": span.char_start if span else None,
+                    "char_end": span.char_end if span else None,
+                }
+            )
+        chunk_ids: dict[int, str] = {}
+        chunk_rows: list[dict[str, Any]] = []
+        for c in result.chunks:
+            cid = chunk_id_for(document_id, c.chunk_index)
+            chunk_ids[c.chunk_index] = cid
+            chunk_rows.append(
+                {
+                    "id": cid,
+                    "document_id": document_id,
+                    "chunk_index": c.chunk_index,
+                    "text": _text(c.text),
+                    "char_start": c.char_start,
+                    "char_end": c.char_end,
+                    "page_start": c.page_start,
+                    "page_end": c.page_end,
+                    "token_count": c.token_count,
+                }
+            )
+        mention_rows: dict[str, dict[str, Any]] = {}
+        for m in result.mentions:
+            cid = chunk_ids.get(m.chunk_index)
+            if cid is None:
+                raise ValueError(f"a mention refers to chunk_index {m.chunk_index}, which the document has no chunk for")
+            label = _value(m.label)
+            mid = mention_id_for(cid, m.start, m.end, label)
+            if mid in mention_rows:
+                continue
+            mention_rows[mid] = {
+                "id": mid,
+                "chunk_id": cid,
+                "document_id": document_id,
+                "label": label,
+                "text": _text(m.text),
+                "start": m.start,
+                "end": m.end,
+                "doc_start": m.doc_start,
+                "doc_end": m.doc_end,
+                "score": _float(m.score) if _float(m.score) is not None else 0.0,
+                "extractor": m.extractor,
+                "source_label": m.source_label,
+                "normalized": _text(m.normalized),
+                "entity_id": None,
+            }
+        if len(mention_rows) < len(result.mentions):
+            log.debug("document %s: %d duplicate mentions stored once", document_id,
+                      len(result.mentions) - len(mention_rows))
+        category = result.category
+        doc_values = {
+            "status": _value(result.status),
+            "error": result.error,
+            "kind": (extracted.kind if extracted is not None and extracted.kind else result.source.kind) or "unknown",
+            "mime": result.source.mime,
+            "size": result.source.size,
+            "category": _value(category.category) if category is not None else None,
+            "category_reason": category.reason if category is not None else None,
+            "title": _text(extracted.title) if extracted is not None else None,
+            "meta": _json_safe(extracted.meta) if extracted is not None else None,
+            "text": _text(clean.text) if clean is not None else None,
+            "pipeline_version": pipeline_version,
+            "settings_fingerprint": fingerprint,
+            "updated_at": t.utcnow(),
+        }
+
+        d = t.documents.c
+        with self._write() as s:
+            matter_id = s.execute(select(d.matter_id).where(d.id == document_id)).scalar_one_or_none()
+            if matter_id is None:
+                raise KeyError(f"unknown document {document_id}")
+            s.execute(delete(t.mentions).where(t.mentions.c.document_id == document_id))
+            s.execute(delete(t.chunks).where(t.chunks.c.document_id == document_id))
+            s.execute(delete(t.pages).where(t.pages.c.document_id == document_id))
+            for row in chunk_rows:
+                row["matter_id"] = matter_id
+            for row in mention_rows.values():
+                row["matter_id"] = matter_id
+            self._insert_many(s, t.pages, page_rows)
+            self._insert_many(s, t.chunks, chunk_rows)
+            self._insert_many(s, t.mentions, list(mention_rows.values()))
+            s.execute(update(t.documents).where(d.id == document_id).values(**doc_values))
+        log.debug(
+            "saved document %s: %d pages, %d chunks, %d mentions",
+            document_id, len(page_rows), len(chunk_rows), len(mention_rows),
+        )
+
+    @staticmethod
+    def _insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        for batch in _batches(rows):
+            session.execute(insert(table), list(batch))
+
+    def document_statuses(
+        self, matter_id: str, statuses: Iterable[str] | None = None
+    ) -> list[tuple[str, str, str | None]]:
+        """``(file_name, status, error)`` per document of the matter, by file name.
+
+        ``statuses`` keeps only documents in those statuses (e.g. ``["failed", "unsupported"]``).
+        """
+        d = t.documents.c
+        query = select(d.file_name, d.status, d.error).where(d.matter_id == matter_id)
+        if statuses is not None:
+            query = query.where(d.status.in_([_value(x) for x in statuses]))
+        with self._read() as s:
+            return [tuple(r) for r in s.execute(query.order_by(d.file_name, d.id))]  # type: ignore[misc]
+
+    # ------------------------------------------------------------------ entities and graph
+
+    def list_mentions(self, matter_id: str) -> list[tuple[str, str, str, str | None]]:
+        """``(id, label, text, normalized)`` of every mention of the matter, in reading order
+        (by document, then position in the document)."""
+        m = t.mentions.c
+        with self._read() as s:
+            rows = s.execute(
+                select(m.id, m.label, m.text, m.normalized)
+                .where(m.matter_id == matter_id)
+                .order_by(m.document_id, m.doc_start, m.doc_end, m.id)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def replace_entities(
+        self,
+        matter_id: str,
+        entities: list[Entity],
+        assignments: dict[str, str],
+        merges: list[MergeRecord],
+    ) -> None:
+        """Replace the matter's entities and merge log, and link mentions to entities.
+
+        One transaction: every mention of the matter is unlinked, entities and merges are deleted and
+        the new ones inserted, then ``assignments`` (mention id -> entity id) are applied with one
+        executemany UPDATE. Mention ids not in the store (or of another matter) are ignored. Merge rows get
+        ``id = stable_id(matter_id, entity_id, label, alias, method)`` and ``seq`` = list position.
+
+        Raises:
+            ValueError: an assignment or merge names an entity not in ``entities``.
+        """
+        entity_rows: dict[str, dict[str, Any]] = {}
+        for e in entities:
+            entity_rows[e.id] = {
+                "id": e.id,
+                "matter_id": matter_id,
+                "label": _value(e.label),
+                "name": _text(e.name),
+                "aliases": _json_safe(list(e.aliases)),
+                "mention_count": e.mention_count,
+            }
+        unknown = {eid for eid in assignments.values() if eid not in entity_rows}
+        unknown |= {mr.entity_id for mr in merges if mr.entity_id not in entity_rows}
+        if unknown:
+            raise ValueError(f"{len(unknown)} entity ids are assigned or merged but not in the entity list")
+        merge_rows: dict[str, dict[str, Any]] = {}
+        for seq, mr in enumerate(merges):
+            label = _value(mr.label)
+            mid = stable_id(matter_id, mr.entity_id, label, mr.alias, mr.method)
+            merge_rows.setdefault(
+                mid,
+                {
+                    "id": mid,
+                    "matter_id": matter_id,
+                    "entity_id": mr.entity_id,
+                    "seq": seq,
+                    "label": label,
+                    "alias": _text(mr.alias),
+                    "canonical": _text(mr.canonical),
+                    "method": mr.method,
+                    "score": _float(mr.score) or 0.0,
+                },
+            )
+        links = [{"b_id": mention_id, "b_entity": entity_id} for mention_id, entity_id in assignments.items()]
+        m = t.mentions.c
+        link = (
+            update(t.mentions)
+            .where(m.id == bindparam("b_id"), m.matter_id == matter_id)
+            .values(entity_id=bindparam("b_entity"))
+        )
+        with self._write() as s:
+            s.execute(
+                update(t.mentions).where(m.matter_id == matter_id, m.entity_id.is_not(None)).values(entity_id=None)
+            )
+            s.execute(delete(t.entity_merges).where(t.entity_merges.c.matter_id == matter_id))
+            s.execute(delete(t.entities).where(t.entities.c.matter_id == matter_id))
+            self._insert_many(s, t.entities, list(entity_rows.values()))
+            self._insert_many(s, t.entity_merges, list(merge_rows.values()))
+            for batch in _batches(links):
+                s.execute(link, list(batch))
+        log.debug("matter %s: %d entities, %d merges, %d mention links", matter_id, len(entity_rows),
+                  len(merge_rows), len(links))
+
+    def graph_inputs(
+        self, matter_id: str
+    ) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]], list[tuple[str, str]], dict[str, str]]:
+        """What the graph builder needs, as plain tuples.
+
+        Returns:
+            ``(docs, chunks, mention_links, entity_labels)``: docs ``(id, parent_id)``; chunks
+            ``(id, document_id)`` in document and chunk order; mention_links ``(chunk_id,
+            entity_id)``, one per linked mention (not distinct, so a caller can count them), by
+            chunk; entity_labels ``{entity_id: label}``.
+        """
+        d, c, m, e = t.documents.c, t.chunks.c, t.mentions.c, t.entities.c
+        with self._read() as s:
+            docs = [tuple(r) for r in s.execute(select(d.id, d.parent_id).where(d.matter_id == matter_id).order_by(d.id))]
+            chunks = [
+                tuple(r)
+                for r in s.execute(
+                    select(c.id, c.document_id).where(c.matter_id == matter_id).order_by(c.document_id, c.chunk_index)
+                )
+            ]
+            links = [
+                tuple(r)
+                for r in s.execute(
+                    select(m.chunk_id, m.entity_id)
+                    .where(m.matter_id == matter_id, m.entity_id.is_not(None))
+                    .order_by(m.chunk_id, m.entity_id)
+                )
+            ]
+            labels = dict(s.execute(select(e.id, e.label).where(e.matter_id == matter_id)).tuples().all())
+        return docs, chunks, links, labels  # type: ignore[return-value]
+
+    def replace_relationships(self, matter_id: str, relationships: list[Relationship]) -> None:
+        """Replace the matter's graph edges (one transaction).
+
+        ``id = stable_id(matter_id, source_id, target_id, type)``; when two edges share it, the last wins.
+        """
+        rows: dict[str, dict[str, Any]] = {}
+        for r in relationships:
+            rid = relationship_id_for(matter_id, r.source_id, r.target_id, _value(r.type))
+            rows[rid] = {
+                "id": rid,
+                "matter_id": matter_id,
+                "source_kind": r.source_kind,
+                "source_id": r.source_id,
+                "target_kind": r.target_kind,
+                "target_id": r.target_id,
+                "type": _value(r.type),
+                "weight": _float(r.weight) if _float(r.weight) is not None else 1.0,
+                "evidence_chunk_id": r.evidence_chunk_id,
+            }
+        with self._write() as s:
+            s.execute(delete(t.relationships).where(t.relationships.c.matter_id == matter_id))
+            self._insert_many(s, t.relationships, list(rows.values()))
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, matter_id: str) -> str:
+        """Record the start of a run of the matter; returns the run id (a uuid4 hex)."""
+        run_id = uuid.uuid4().hex
+        with self._write() as s:
+            s.execute(insert(t.runs).values(id=run_id, matter_id=matter_id, started_at=t.utcnow()))
+        return run_id
+
+    def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Record a run's end and its JSON summary (non-JSON values are stored as strings).
+
+        Raises:
+            KeyError: no such run.
+        """
+        with self._write() as s:
+            result = s.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(finished_at=t.utcnow(), summary=_json_safe(summary))
+            )
+            if result.rowcount == 0:
+                raise KeyError(f"unknown run {run_id}")
+
+    # ------------------------------------------------------------------ status
+
+    def status(self, matter_id: str) -> dict[str, Any]:
+        """Counts for the matter, each from a GROUP BY query.
+
+        Returns:
+            ``{"matter": name, "matter_id", "documents": n, "documents_by_status": {status: n},
+            "pages", "pages_by_method", "chunks", "mentions", "mentions_by_label", "entities",
+            "entities_by_label", "relationships", "relationships_by_type", "categories":
+            {category: n} (documents with a category), "last_run": {id, started_at, finished_at,
+            summary} or None}``.
+
+        Raises:
+            KeyError: no such matter.
+        """
+        d, p, c, m, e, r = (t.documents.c, t.pages.c, t.chunks.c, t.mentions.c, t.entities.c, t.relationships.c)
+
+        def grouped(s: Session, col: Any, *where: Any, join: Any = None) -> dict[str, int]:
+            q = select(col, func.count()).select_from(join if join is not None else col.table).where(*where)
+            return {k: n for k, n in s.execute(q.group_by(col).order_by(col)).tuples()}
+
+        with self._read() as s:
+            name = s.execute(select(t.matters.c.name).where(t.matters.c.id == matter_id)).scalar_one_or_none()
+            if name is None:
+                raise KeyError(f"unknown matter {matter_id}")
+            by_status = grouped(s, d.status, d.matter_id == matter_id)
+            by_method = grouped(
+                s, p.method, d.matter_id == matter_id, join=t.pages.join(t.documents, p.document_id == d.id)
+            )
+            n_chunks = s.execute(select(func.count()).select_from(t.chunks).where(c.matter_id == matter_id)).scalar_one()
+            by_label = grouped(s, m.label, m.matter_id == matter_id)
+            entities_by_label = grouped(s, e.label, e.matter_id == matter_id)
+            by_type = grouped(s, r.type, r.matter_id == matter_id)
+            categories = grouped(s, d.category, d.matter_id == matter_id, d.category.is_not(None))
+            run = s.execute(
+                select(t.runs).where(t.runs.c.matter_id == matter_id).order_by(t.runs.c.started_at.desc()).limit(1)
+            ).first()
+        return {
+            "matter": name,
+            "matter_id": matter_id,
+            "documents": sum(by_status.values()),
+            "documents_by_status": by_status,
+            "pages": sum(by_method.values()),
+            "pages_by_method": by_method,
+            "chunks": n_chunks,
+            "mentions": sum(by_label.values()),
+            "mentions_by_label": by_label,
+            "entities": sum(entities_by_label.values()),
+            "entities_by_label": entities_by_label,
+            "relationships": sum(by_type.values()),
+            "relationships_by_type": by_type,
+            "categories": categories,
+            "last_run": None
+            if run is None
+            else {
+                "id": run.id,
+                "started_at": run.started_at.isoformat(),
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                "summary": run.summary,
+            },
+        }
+
+    # ------------------------------------------------------------------ export
+
+    def export(self, matter_id: str, out_dir: Path) -> dict[str, int]:
+        """Write the matter as JSONL files in ``out_dir`` (created if needed); rows written per file.
+
+        Files (one JSON object per line, UTF-8, ``ensure_ascii=False``), streamed from the database
+        in one read transaction so that a big matter is never all in memory; each file is written
+        beside its final name and renamed into place when complete:
+
+        - ``documents.jsonl``: id, parent_id, source_uri, file_name, sha256, size, kind, mime, status,
+          error, category, category_reason, title, meta, pipeline_version, pages: [{number, method,
+          confidence, text, error, char_start, char_end}], segments: [] (recordings come later)
+        - ``chunks.jsonl``: id, document_id, chunk_index, text, char_start, char_end, page_start,
+          page_end, token_count, mentions: [{id, label, text, start, end, entity_id}]
+        - ``entities.jsonl``: id, label, name, aliases, mention_count
+        - ``relationships.jsonl``: id, source, source_kind, target, target_kind, type, weight,
+          evidence_chunk (a chunk id or null)
+
+        Returns:
+            ``{"documents.jsonl": n, "chunks.jsonl": n, "entities.jsonl": n, "relationships.jsonl": n}``.
+
+        Raises:
+            KeyError: no such matter.
+        """
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        counts: dict[str, int] = {}
+        with self._translate(), self.engine.connect() as conn, conn.begin():
+            if conn.execute(select(t.matters.c.id).where(t.matters.c.id == matter_id)).first() is None:
+                raise KeyError(f"unknown matter {matter_id}")
+            for name, rows in (
+                ("documents.jsonl", self._export_documents(conn, matter_id)),
+                ("chunks.jsonl", self._export_chunks(conn, matter_id)),
+                ("entities.jsonl", self._export_entities(conn, matter_id)),
+                ("relationships.jsonl", self._export_relationships(conn, matter_id)),
+            ):
+                counts[name] = _write_jsonl(out_dir / name, rows)
+        log.info("exported matter %s to %s: %s", matter_id, out_dir, counts)
+        return counts
+
+    @staticmethod
+    def _stream(conn: Any, query: Any) -> Any:
+        return conn.execute(query.execution_options(yield_per=EXPORT_YIELD_PER))
+
+    def _export_documents(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
+        d, p = t.documents.c, t.pages.c
+        docs = self._stream(
+            conn,
+            select(
+                d.id, d.parent_id, d.source_uri, d.file_name, d.sha256, d.size, d.kind, d.mime, d.status, d.error,
+                d.category, d.category_reason, d.title, d.meta, d.pipeline_version,
+            )
+            .where(d.matter_id == matter_id)
+            .order_by(d.id),
+        )
+        pages = self._stream(
+            conn,
+            select(p.document_id, p.number, p.method, p.confidence, p.text, p.error, p.char_start, p.char_end)
+            .join(t.documents, p.document_id == d.id)
+            .where(d.matter_id == matter_id)
+            .order_by(p.document_id, p.number),
+        )
+        for doc, doc_pages in _group_children(docs, lambda r: r.id, pages, lambda r: r.document_id):
+            row = dict(doc._mapping)
+            row["pages"] = [
+                {
+                    "number": pg.number,
+                    "method": pg.method,
+                    "confidence": pg.confidence,
+                    "text": pg.text,
+                    "error": pg.error,
+                    "char_start": pg.char_start,
+                    "char_end": pg.char_end,
+                }
+                for pg in doc_pages
+            ]
+            row["segments"] = []
+            yield row
+
+    def _export_chunks(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
+        c, m = t.chunks.c, t.mentions.c
+        chunks = self._stream(
+            conn,
+            select(c.id, c.document_id, c.chunk_index, c.text, c.char_start, c.char_end, c.page_start, c.page_end,
+                   c.token_count)
+            .where(c.matter_id == matter_id)
+            .order_by(c.document_id, c.chunk_index),
+        )
+        mentions = self._stream(
+            conn,
+            select(m.chunk_id, m.id, m.label, m.text, m.start, m.end, m.entity_id)
+            .join(t.chunks, m.chunk_id == c.id)
+            .where(c.matter_id == matter_id)
+            .order_by(c.document_id, c.chunk_index, m.start, m.end, m.label),
+        )
+        for chunk, chunk_mentions in _group_children(chunks, lambda r: r.id, mentions, lambda r: r.chunk_id):
+            row = dict(chunk._mapping)
+            row["mentions"] = [
+                {"id": mn.id, "label": mn.label, "text": mn.text, "start": mn.start, "end": mn.end,
+                 "entity_id": mn.entity_id}
+                for mn in chunk_mentions
+            ]
+            yield row
+
+    def _export_entities(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
+        e = t.entities.c
+        rows = self._stream(
+            conn,
+            select(e.id, e.label, e.name, e.aliases, e.mention_count)
+            .where(e.matter_id == matter_id)
+            .order_by(e.label, e.name, e.id),
+        )
+        for r in rows:
+            yield dict(r._mapping)
+
+    def _export_relationships(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
+        r = t.relationships.c
+        rows = self._stream(
+            conn,
+            select(r.id, r.source_id, r.source_kind, r.target_id, r.target_kind, r.type, r.weight,
+                   r.evidence_chunk_id)
+            .where(r.matter_id == matter_id)
+            .order_by(r.type, r.source_id, r.target_id),
+        )
+        for rel in rows:
+            yield {
+                "id": rel.id,
+                "source": rel.source_id,
+                "source_kind": rel.source_kind,
+                "target": rel.target_id,
+                "target_kind": rel.target_kind,
+                "type": rel.type,
+                "weight": rel.weight,
+                "evidence_chunk": rel.evidence_chunk_id,
+            }
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write ``rows`` to ``path`` (via a temporary file renamed into place); returns the row count."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    n = 0
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False))
+                f.write("\n")
+                n += 1
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n

@@ -1,0 +1,288 @@
+"""The store's tables (SQLAlchemy 2 declarative, ``Mapped[]`` style).
+
+Portable across SQLite and Postgres: string ids are 32-hex ``models.stable_id`` values, JSON columns
+use :class:`sqlalchemy.JSON`, timestamps are timezone-aware UTC (:class:`UTCDateTime`), and every
+constraint has a deterministic name (``NAMING_CONVENTION``) so that later Alembic migrations can
+alter it on both back ends (SQLite needs names for batch mode).
+
+Derived rows (pages, chunks, mentions) are deleted with their document by ``ON DELETE CASCADE``
+(SQLite enforces it because :mod:`lexprep.store.db` turns ``PRAGMA foreign_keys`` on) and by the ORM
+cascade on the relationships below.
+
+Any change here needs a new migration in ``migrations/versions`` (a unit test compares the migrated
+schema with this metadata).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(32)  # models.stable_id (uuid5 hex) or uuid4 hex
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    Postgres keeps it as ``timestamptz``; SQLite has no time zones, so the value is stored as UTC and
+    tagged UTC again on the way out. A naive datetime given to it is taken to be UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Matter(Base):
+    """A legal matter: the unit everything else belongs to. ``id = stable_id("matter", name)``."""
+
+    __tablename__ = "matters"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="matter", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Document(Base):
+    """One file of a matter, identified by its content: ``id = stable_id(matter_name, sha256)``."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("matter_id", "sha256"),
+        Index("ix_documents_matter_id_status", "matter_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: the first containing document seen (an e-mail for an attachment)
+    parent_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("documents.id", ondelete="SET NULL"), index=True
+    )
+    source_uri: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    mime: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(32))
+    category_reason: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the cleaned text (chunk and mention offsets index into it)
+    text: Mapped[str | None] = mapped_column(Text)
+    pipeline_version: Mapped[str | None] = mapped_column(String(32))
+    settings_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    matter: Mapped[Matter] = relationship(back_populates="documents")
+    pages: Mapped[list[PageRow]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True
+    )
+    chunks: Mapped[list[ChunkRow]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True
+    )
+    mentions: Mapped[list[MentionRow]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PageRow(Base):
+    """A page (or part) of a document; ``char_start:char_end`` is its span in the cleaned text."""
+
+    __tablename__ = "pages"
+
+    document_id: Mapped[str] = mapped_column(ID, ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    method: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    char_start: Mapped[int | None] = mapped_column(Integer)
+    char_end: Mapped[int | None] = mapped_column(Integer)
+
+    document: Mapped[Document] = relationship(back_populates="pages")
+
+
+class ChunkRow(Base):
+    """A retrieval unit: ``id = stable_id(document_id, chunk_index)``."""
+
+    __tablename__ = "chunks"
+    __table_args__ = (UniqueConstraint("document_id", "chunk_index"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    document_id: Mapped[str] = mapped_column(ID, ForeignKey("documents.id", ondelete="CASCADE"))
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    chunk_index: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    char_start: Mapped[int] = mapped_column(Integer)
+    char_end: Mapped[int] = mapped_column(Integer)
+    page_start: Mapped[int | None] = mapped_column(Integer)
+    page_end: Mapped[int | None] = mapped_column(Integer)
+    token_count: Mapped[int] = mapped_column(Integer)
+
+    document: Mapped[Document] = relationship(back_populates="chunks")
+    mentions: Mapped[list[MentionRow]] = relationship(
+        back_populates="chunk", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class MentionRow(Base):
+    """A span of a chunk naming an entity: ``id = stable_id(chunk_id, start, end, label)``."""
+
+    __tablename__ = "mentions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    chunk_id: Mapped[str] = mapped_column(ID, ForeignKey("chunks.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ID, ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    doc_start: Mapped[int] = mapped_column(Integer)
+    doc_end: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    extractor: Mapped[str] = mapped_column(Text)
+    source_label: Mapped[str | None] = mapped_column(Text)
+    normalized: Mapped[str | None] = mapped_column(Text)
+    entity_id: Mapped[str | None] = mapped_column(ID, ForeignKey("entities.id", ondelete="SET NULL"), index=True)
+
+    document: Mapped[Document] = relationship(back_populates="mentions")
+    chunk: Mapped[ChunkRow] = relationship(back_populates="mentions")
+
+
+class EntityRow(Base):
+    """A canonical entity of a matter (rebuilt as a whole by each resolution)."""
+
+    __tablename__ = "entities"
+    __table_args__ = (Index("ix_entities_matter_id_label", "matter_id", "label"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(JSON)
+    mention_count: Mapped[int] = mapped_column(Integer)
+
+
+class EntityMergeRow(Base):
+    """The audit of one resolution decision (models.MergeRecord).
+
+    ``id = stable_id(matter_id, entity_id, label, alias, method)``; ``seq`` keeps the resolver's order
+    so that merges can be replayed or undone in order.
+    """
+
+    __tablename__ = "entity_merges"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    entity_id: Mapped[str] = mapped_column(ID, ForeignKey("entities.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(32))
+    alias: Mapped[str] = mapped_column(Text)
+    canonical: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+
+
+class RelationshipRow(Base):
+    """An edge of the matter's graph: ``id = stable_id(matter_id, source_id, target_id, type)``.
+
+    ``source_id``/``target_id`` name a document, chunk or entity (per ``*_kind``), so they carry no
+    foreign key; neither does ``evidence_chunk_id`` (chunks are re-inserted with the same id when a
+    document is redone, and the graph is rebuilt after).
+    """
+
+    __tablename__ = "relationships"
+    __table_args__ = (Index("ix_relationships_matter_id_type", "matter_id", "type"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"))
+    source_kind: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(ID)
+    target_kind: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(ID)
+    type: Mapped[str] = mapped_column(String(32))
+    weight: Mapped[float] = mapped_column(Float)
+    evidence_chunk_id: Mapped[str | None] = mapped_column(ID)
+
+
+class Run(Base):
+    """One ``lexprep run`` of a matter; ``summary`` is the run's JSON summary."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+metadata = Base.metadata
+
+matters = Matter.__table__
+documents = Document.__table__
+pages = PageRow.__table__
+chunks = ChunkRow.__table__
+mentions = MentionRow.__table__
+entities = EntityRow.__table__
+entity_merges = EntityMergeRow.__table__
+relationships = RelationshipRow.__table__
+runs = Run.__table__

@@ -1,0 +1,206 @@
+"""Per-document stage tasks and the task that composes them for one document."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+import threading
+
+from lexprep import PIPELINE_VERSION, pipeline, progress
+from lexprep.errors import InputError
+from lexprep.models import (
+    CategoryResult,
+    Chunk,
+    CleanText,
+    DocStatus,
+    DocumentResult,
+    ExtractedDocument,
+    Mention,
+    SourceFile,
+)
+from lexprep.settings import Settings
+from lexprep.sources import SourceRef, describe, list_sources, read_bytes
+
+from tasks.common import STAGE_TASK_OPTIONS, get_store
+
+log = logging.getLogger("lexprep.tasks")
+
+#: (matter_id, sha256) of the documents being processed in this process right now: the same content
+#: found twice in one run (a copy, an attachment sent twice) is processed once.
+_in_flight: set[tuple[str, str]] = set()
+_in_flight_lock = threading.Lock()
+
+
+def _claim(matter_id: str, sha256: str) -> bool:
+    with _in_flight_lock:
+        if (matter_id, sha256) in _in_flight:
+            return False
+        _in_flight.add((matter_id, sha256))
+        return True
+
+
+def _release(matter_id: str, sha256: str) -> None:
+    with _in_flight_lock:
+        _in_flight.discard((matter_id, sha256))
+
+
+@task(name="discover-sources", **STAGE_TASK_OPTIONS)
+def discover_sources(location: str) -> list[SourceRef]:
+    """Every file under ``location`` (fsspec)."""
+    return list_sources(location)
+
+
+@task(name="read-source", **STAGE_TASK_OPTIONS)
+def read_source(ref: SourceRef) -> tuple[SourceFile, bytes]:
+    """Read one file: its bytes and the SourceFile (sha256, sniffed kind)."""
+    data = read_bytes(ref.uri)
+    return describe(ref.uri, ref.file_name, data), data
+
+
+@task(name="extract", task_run_name="extract {source.file_name}", **STAGE_TASK_OPTIONS)
+def extract_task(source: SourceFile, data: bytes, settings: Settings) -> ExtractedDocument:
+    return pipeline.extract_stage(source, data, settings)
+
+
+@task(name="clean", task_run_name="clean {source.file_name}", **STAGE_TASK_OPTIONS)
+def clean_task(source: SourceFile, extracted: ExtractedDocument, settings: Settings) -> CleanText:
+    return pipeline.clean_stage(extracted, settings)
+
+
+@task(name="categorize", task_run_name="categorize {source.file_name}", **STAGE_TASK_OPTIONS)
+def categorize_task(source: SourceFile, extracted: ExtractedDocument, clean: CleanText) -> CategoryResult:
+    return pipeline.categorize_stage(source, extracted, clean)
+
+
+@task(name="chunk", task_run_name="chunk {source.file_name}", **STAGE_TASK_OPTIONS)
+def chunk_task(source: SourceFile, clean: CleanText, settings: Settings) -> list[Chunk]:
+    return pipeline.chunk_stage(clean, settings)
+
+
+@task(name="extract-mentions", task_run_name="mentions {source.file_name}", tags=["ner"], **STAGE_TASK_OPTIONS)
+def mentions_task(source: SourceFile, chunks: list[Chunk], settings: Settings) -> list[Mention]:
+    return pipeline.mentions_stage(chunks, settings)
+
+
+@task(name="store-document", task_run_name="store {source.file_name}", tags=["store"], **STAGE_TASK_OPTIONS)
+def store_task(source: SourceFile, document_id: str, result: DocumentResult, db: str, fingerprint: str) -> None:
+    get_store(db).save_document(document_id, result, PIPELINE_VERSION, fingerprint)
+
+
+@dataclass
+class DocumentOutcome:
+    """What the flow needs back from one document: counts, stage seconds and attachments.
+
+    ``skipped`` is True when the store already held this document, done with the same pipeline
+    version and settings; ``status`` is then its stored status.
+    """
+
+    document_id: str
+    file_name: str
+    sha256: str
+    status: str
+    error: str | None
+    skipped: bool
+    pages: int
+    chunks: int
+    mentions: int
+    timings: dict[str, float]
+    children: list[tuple[SourceFile, bytes]] = field(default_factory=list)
+
+
+@task(name="process-document", task_run_name="document {file_name}", cache_policy=NO_CACHE, persist_result=False)
+def process_document(
+    file_name: str,
+    ref: SourceRef | None,
+    loaded: tuple[SourceFile, bytes] | None,
+    parent_id: str | None,
+    matter_id: str,
+    matter: str,
+    db: str,
+    settings: Settings,
+    retry_failed: bool = False,
+) -> DocumentOutcome:
+    """read -> extract -> clean -> categorize -> chunk -> mentions -> store, for one document.
+
+    Give either ``ref`` (a file to read) or ``loaded`` (an attachment's SourceFile and bytes). The
+    document is registered under (matter, sha256) and skipped when already done. Its status advances
+    in the store at each stage. Bad input (InputError) and any error left after a stage's retries are
+    recorded against the document; this task does not fail for them, so one document never fails
+    the matter.
+    """
+    store = get_store(db)
+    timings: dict[str, float] = {}
+    with pipeline.timed(timings, "read"):
+        source, data = loaded if loaded is not None else read_source(ref)
+    if not _claim(matter_id, source.sha256):
+        progress.emit("document", source.file_name, "duplicate", final=True)
+        return DocumentOutcome("", source.file_name, source.sha256, "duplicate", None, True, 0, 0, 0, timings)
+    try:
+        return _process_claimed(source, data, parent_id, matter_id, matter, store, db, settings, retry_failed, timings)
+    finally:
+        _release(matter_id, source.sha256)
+
+
+def _process_claimed(source, data, parent_id, matter_id, matter, store, db, settings, retry_failed, timings):
+    def advance(document_id: str, status: DocStatus) -> None:
+        store.set_status(document_id, status.value)
+        progress.emit("document", source.file_name, status.value)
+
+    info = store.get_document(matter_id, source.sha256)
+    document_id = store.register_document(matter_id, matter, source, parent_id)
+    if not pipeline.needs_processing(info, settings, retry_failed):
+        progress.emit("document", source.file_name, info.status, final=True)
+        return DocumentOutcome(document_id, source.file_name, source.sha256, info.status, None, True, 0, 0, 0, timings)
+    children: list[tuple[SourceFile, bytes]] = []
+    try:
+        advance(document_id, DocStatus.extracting)
+        with pipeline.timed(timings, "extract"):
+            extracted = extract_task(source, data, settings)
+        children = pipeline.attachment_sources(source, extracted)
+        advance(document_id, DocStatus.cleaning)
+        with pipeline.timed(timings, "clean"):
+            clean = clean_task(source, extracted, settings)
+        with pipeline.timed(timings, "categorize"):
+            category = categorize_task(source, extracted, clean)
+        advance(document_id, DocStatus.chunking)
+        with pipeline.timed(timings, "chunk"):
+            chunks = chunk_task(source, clean, settings)
+        advance(document_id, DocStatus.extracting_mentions)
+        with pipeline.timed(timings, "mentions"):
+            mentions = mentions_task(source, chunks, settings)
+        result = DocumentResult(
+            source=source,
+            status=pipeline.final_status(source, extracted),
+            extracted=extracted,
+            clean=clean,
+            category=category,
+            chunks=chunks,
+            mentions=mentions,
+            timings=timings,
+        )
+    except InputError as exc:
+        result = pipeline.failure(source, exc, timings)
+    except Exception as exc:  # a bug, or a transient error that outlived its retries: recorded, not raised
+        log.warning("document %s failed: %s: %s", source.file_name, type(exc).__name__, exc)
+        result = pipeline.failure(source, exc, timings)
+    advance(document_id, DocStatus.storing)
+    with pipeline.timed(timings, "store"):
+        store_task(source, document_id, result, db, settings.fingerprint())
+    progress.emit("document", source.file_name, result.status, final=True)
+    return DocumentOutcome(
+        document_id=document_id,
+        file_name=source.file_name,
+        sha256=source.sha256,
+        status=result.status,
+        error=result.error,
+        skipped=False,
+        pages=len(result.extracted.pages) if result.extracted else 0,
+        chunks=len(result.chunks),
+        mentions=len(result.mentions),
+        timings=timings,
+        children=children,
+    )

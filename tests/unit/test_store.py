@@ -1,0 +1,535 @@
+"""lexprep.store: migrations, the repository, status counts and the JSONL export (SQLite in tmp_path)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select
+
+from lexprep.errors import ConfigurationError
+from lexprep.models import (
+    CategoryResult,
+    Chunk,
+    CleanText,
+    DocStatus,
+    DocumentResult,
+    Entity,
+    ExtractedDocument,
+    Mention,
+    MergeRecord,
+    Page,
+    PageSpan,
+    Relationship,
+    SourceFile,
+    sha256_bytes,
+    stable_id,
+)
+from lexprep.store import EXPORT_FILES, Store, chunk_id_for, make_engine, mention_id_for, migrate
+from lexprep.store import schema as t
+
+pytestmark = pytest.mark.unit
+
+MATTER = "Acme v. Widget"
+TABLES = {
+    "matters", "documents", "pages", "chunks", "mentions", "entities", "entity_merges", "relationships", "runs",
+}
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'lexprep.db'}"
+
+
+@pytest.fixture
+def store(url: str):
+    s = Store.open(url)
+    yield s
+    s.close()
+
+
+def source(name: str = "complaint.pdf", content: bytes = b"complaint", parent: str | None = None) -> SourceFile:
+    return SourceFile(
+        uri=f"/matter/{name}", file_name=name, sha256=sha256_bytes(content), size=len(content), kind="pdf",
+        mime="application/pdf", parent_sha256=parent,
+    )
+
+
+def build_result(src: SourceFile, n_pages: int = 3, chunks_per_page: int = 2, mentions_per_chunk: int = 2,
+                 status: str = DocStatus.done, repeat: int = 2) -> DocumentResult:
+    """A hand-built result: pages of text, chunks tiling the cleaned text, mentions in each chunk."""
+    page_texts = [f"Page {i} John Smith sued Acme Corp in Boston. " * repeat for i in range(1, n_pages + 1)]
+    pages = [Page(number=i + 1, method="text_layer", text=txt) for i, txt in enumerate(page_texts)]
+    text, spans = "", []
+    for i, txt in enumerate(page_texts):
+        if text:
+            text += "\n\n"
+        spans.append(PageSpan(number=i + 1, char_start=len(text), char_end=len(text) + len(txt)))
+        text += txt
+    chunks, mentions = [], []
+    for span in spans:
+        half = (span.char_start + span.char_end) // 2
+        for a, b in ((span.char_start, half), (half, span.char_end)) if chunks_per_page == 2 else [
+            (span.char_start + k * (span.char_end - span.char_start) // chunks_per_page,
+             span.char_start + (k + 1) * (span.char_end - span.char_start) // chunks_per_page)
+            for k in range(chunks_per_page)
+        ]:
+            idx = len(chunks)
+            ctext = text[a:b]
+            chunks.append(Chunk(chunk_index=idx, text=ctext, char_start=a, char_end=b, page_start=span.number,
+                                page_end=span.number, token_count=len(ctext.split())))
+            for k in range(mentions_per_chunk):
+                start = k % max(1, len(ctext) - 4)
+                label = ("PERSON", "ORG", "GPE", "DATE")[k % 4]
+                mentions.append(Mention(chunk_index=idx, label=label, text=ctext[start:start + 4], start=start,
+                                        end=start + 4, doc_start=a + start, doc_end=a + start + 4,
+                                        score=0.9, extractor="spacy", source_label=label))
+    return DocumentResult(
+        source=src,
+        status=status,
+        extracted=ExtractedDocument(kind="pdf", pages=pages, meta={"title": "Complaint", "page_count": n_pages},
+                                    title="Complaint"),
+        clean=CleanText(text=text, page_spans=spans),
+        category=CategoryResult(category="pleading", reason="caption and 'COMPLAINT' heading"),
+        chunks=chunks,
+        mentions=mentions,
+    )
+
+
+def count(store: Store, table, **where) -> int:
+    with store.engine.connect() as conn:
+        q = select(func.count()).select_from(table)
+        for k, v in where.items():
+            q = q.where(table.c[k] == v)
+        return conn.execute(q).scalar_one()
+
+
+def add_document(store: Store, src: SourceFile | None = None, **kw) -> tuple[str, str, DocumentResult]:
+    matter_id = store.ensure_matter(MATTER)
+    src = src or source()
+    doc_id = store.register_document(matter_id, MATTER, src, None)
+    result = build_result(src, **kw)
+    store.save_document(doc_id, result, "1", "fp")
+    return matter_id, doc_id, result
+
+
+# ---------------------------------------------------------------------------- migrations
+
+
+def test_migrate_creates_tables(url: str):
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        names = set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            pragmas = {
+                "foreign_keys": conn.exec_driver_sql("PRAGMA foreign_keys").scalar(),
+                "journal_mode": conn.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                "busy_timeout": conn.exec_driver_sql("PRAGMA busy_timeout").scalar(),
+            }
+    finally:
+        engine.dispose()
+    assert TABLES <= names
+    assert "alembic_version" in names
+    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 30000}
+    migrate(url)  # a second run is a no-op
+
+
+def test_migration_matches_orm_metadata(url: str):
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            diff = compare_metadata(ctx, t.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_migrations_are_packaged():
+    from lexprep.store.db import migrations_path
+
+    root = migrations_path()
+    assert (root / "env.py").is_file()
+    assert (root / "script.py.mako").is_file()
+    assert (root / "versions" / "0001_initial.py").is_file()
+
+
+# ---------------------------------------------------------------------------- documents
+
+
+def test_register_twice_is_idempotent(store: Store):
+    matter_id = store.ensure_matter(MATTER)
+    assert store.ensure_matter(MATTER) == matter_id == stable_id("matter", MATTER)
+    assert store.find_matter(MATTER) == matter_id and store.find_matter("nobody") is None
+    src = source()
+    doc_id = store.register_document(matter_id, MATTER, src, None)
+    assert doc_id == stable_id(MATTER, src.sha256)
+    store.set_status(doc_id, DocStatus.done)
+    # the same content again (another path): same id, status kept, no second row
+    again = SourceFile(uri="/elsewhere/copy.pdf", file_name="copy.pdf", sha256=src.sha256, size=src.size, kind="pdf")
+    assert store.register_document(matter_id, MATTER, again, None) == doc_id
+    assert count(store, t.documents) == 1
+    info = store.get_document(matter_id, src.sha256)
+    assert info is not None and info.id == doc_id and info.status == "done" and info.parent_id is None
+    assert store.get_document(matter_id, "0" * 64) is None
+    # a parent is filled in when it was missing, but never replaced
+    email = store.register_document(matter_id, MATTER, source("mail.eml", b"mail"), None)
+    other = store.register_document(matter_id, MATTER, source("other.eml", b"other"), None)
+    store.register_document(matter_id, MATTER, src, email)
+    store.register_document(matter_id, MATTER, src, other)
+    assert store.get_document(matter_id, src.sha256).parent_id == email
+
+
+def test_register_checks_matter(store: Store):
+    with pytest.raises(ValueError):
+        store.register_document(stable_id("matter", "other"), MATTER, source(), None)
+    with pytest.raises(KeyError):
+        store.register_document(stable_id("matter", "nobody"), "nobody", source(), None)
+
+
+def test_set_status_and_unknown_document(store: Store):
+    matter_id, doc_id, _ = add_document(store)
+    store.set_status(doc_id, "failed", "truncated PDF")
+    assert store.document_statuses(matter_id) == [("complaint.pdf", "failed", "truncated PDF")]
+    assert store.document_statuses(matter_id, ["done"]) == []
+    with pytest.raises(KeyError):
+        store.set_status("f" * 32, "done")
+    with pytest.raises(KeyError):
+        store.save_document("f" * 32, build_result(source()), "1", "fp")
+
+
+def test_save_document_twice_replaces(store: Store):
+    matter_id, doc_id, result = add_document(store)
+    store.save_document(doc_id, result, "1", "fp")
+    assert count(store, t.pages) == 3
+    assert count(store, t.chunks) == 6
+    assert count(store, t.mentions) == 12
+    with store.engine.connect() as conn:
+        doc = conn.execute(select(t.documents).where(t.documents.c.id == doc_id)).one()
+        page2 = conn.execute(select(t.pages).where(t.pages.c.number == 2)).one()
+        chunk0 = conn.execute(select(t.chunks).where(t.chunks.c.chunk_index == 0)).one()
+    assert doc.status == "done" and doc.category == "pleading" and doc.title == "Complaint"
+    assert doc.meta == {"title": "Complaint", "page_count": 3}
+    assert doc.text == result.clean.text and doc.pipeline_version == "1" and doc.settings_fingerprint == "fp"
+    assert doc.updated_at.tzinfo is not None and doc.updated_at.utcoffset() == timezone.utc.utcoffset(None)
+    span = result.clean.page_spans[1]
+    assert (page2.char_start, page2.char_end) == (span.char_start, span.char_end)
+    assert chunk0.id == chunk_id_for(doc_id, 0) == stable_id(doc_id, 0)
+    m0 = result.mentions[0]
+    assert count(store, t.mentions, id=mention_id_for(chunk0.id, m0.start, m0.end, m0.label)) == 1
+    info = store.get_document(matter_id, result.source.sha256)
+    assert (info.status, info.pipeline_version, info.settings_fingerprint) == ("done", "1", "fp")
+
+
+def test_save_document_uses_executemany(store: Store):
+    """Pages, chunks and mentions go in as a few executemany calls, not one statement per row."""
+    from sqlalchemy import event
+
+    matter_id = store.ensure_matter(MATTER)
+    src = source()
+    doc_id = store.register_document(matter_id, MATTER, src, None)
+    calls: list[tuple[str, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        calls.append((statement.split()[0].upper(), executemany))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        store.save_document(doc_id, build_result(src, n_pages=10, chunks_per_page=5, mentions_per_chunk=20), "1", "fp")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    inserts = [c for c in calls if c[0] == "INSERT"]
+    assert count(store, t.mentions) == 1000
+    assert len(inserts) == 3 and all(many for _, many in inserts)
+    assert len(calls) <= 10
+
+
+def test_resave_cascades_and_shrinks(store: Store):
+    matter_id, doc_id, _ = add_document(store, n_pages=4, chunks_per_page=2, mentions_per_chunk=3)
+    assert (count(store, t.pages), count(store, t.chunks), count(store, t.mentions)) == (4, 8, 24)
+    store.save_document(doc_id, build_result(source(), n_pages=2, chunks_per_page=1, mentions_per_chunk=1), "2", "fp2")
+    assert (count(store, t.pages), count(store, t.chunks), count(store, t.mentions)) == (2, 2, 2)
+    # a failed re-run clears derived rows
+    failed = DocumentResult(source=source(), status=DocStatus.failed, error="cannot read")
+    store.save_document(doc_id, failed, "2", "fp2")
+    assert (count(store, t.pages), count(store, t.chunks), count(store, t.mentions)) == (0, 0, 0)
+    assert store.get_document(matter_id, source().sha256).status == "failed"
+
+
+def test_delete_document_cascades_in_database(store: Store):
+    _, doc_id, _ = add_document(store)
+    with store.engine.begin() as conn:  # ON DELETE CASCADE in the database (foreign_keys pragma on)
+        conn.execute(t.documents.delete().where(t.documents.c.id == doc_id))
+    assert (count(store, t.pages), count(store, t.chunks), count(store, t.mentions)) == (0, 0, 0)
+
+
+def test_duplicate_mentions_stored_once_and_bad_chunk_index(store: Store):
+    matter_id = store.ensure_matter(MATTER)
+    src = source()
+    doc_id = store.register_document(matter_id, MATTER, src, None)
+    result = build_result(src, n_pages=1, chunks_per_page=1, mentions_per_chunk=1)
+    result.mentions.append(Mention(**{**_mention_dict(result.mentions[0]), "extractor": "rules"}))
+    store.save_document(doc_id, result, "1", "fp")
+    assert count(store, t.mentions) == 1
+    result.mentions.append(Mention(chunk_index=99, label="ORG", text="x", start=0, end=1, doc_start=0, doc_end=1))
+    with pytest.raises(ValueError):
+        store.save_document(doc_id, result, "1", "fp")
+    assert count(store, t.mentions) == 1  # the failed save changed nothing
+
+
+def _mention_dict(m: Mention) -> dict:
+    return {s: getattr(m, s) for s in Mention.__slots__}
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def test_status_counts(store: Store):
+    matter_id, doc_id, result = add_document(store)
+    other = store.register_document(matter_id, MATTER, source("bad.doc", b"bad"), None)
+    store.set_status(other, "failed", "corrupt")
+    run_id = store.start_run(matter_id)
+    store.finish_run(run_id, {"documents": 2, "seconds": 1.5})
+    st = store.status(matter_id)
+    expected_keys = {
+        "matter", "documents", "documents_by_status", "pages", "pages_by_method", "chunks", "mentions",
+        "mentions_by_label", "entities", "entities_by_label", "relationships", "relationships_by_type", "categories",
+    }
+    assert expected_keys <= set(st)
+    assert st["matter"] == MATTER
+    assert st["documents"] == 2 and st["documents_by_status"] == {"done": 1, "failed": 1}
+    assert st["pages"] == 3 and st["pages_by_method"] == {"text_layer": 3}
+    assert st["chunks"] == 6
+    assert st["mentions"] == 12 and st["mentions_by_label"] == {"PERSON": 6, "ORG": 6}
+    assert st["entities"] == 0 and st["entities_by_label"] == {}
+    assert st["relationships"] == 0 and st["relationships_by_type"] == {}
+    assert st["categories"] == {"pleading": 1}
+    assert st["last_run"]["id"] == run_id and st["last_run"]["summary"] == {"documents": 2, "seconds": 1.5}
+    with pytest.raises(KeyError):
+        store.status(stable_id("matter", "nobody"))
+
+
+# ---------------------------------------------------------------------------- entities and graph
+
+
+def resolve_all(store: Store, matter_id: str) -> tuple[list[Entity], dict[str, str]]:
+    """A toy resolver: one entity per (label, text)."""
+    mentions = store.list_mentions(matter_id)
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for mid, label, text, _norm in mentions:
+        by_key.setdefault((label, text), []).append(mid)
+    entities, assignments = [], {}
+    for (label, text), mids in by_key.items():
+        eid = stable_id(matter_id, label, text)
+        entities.append(Entity(id=eid, label=label, name=text, aliases=[text], mention_count=len(mids)))
+        assignments.update({mid: eid for mid in mids})
+    return entities, assignments
+
+
+def test_replace_entities(store: Store):
+    matter_id, doc_id, _ = add_document(store)
+    mentions = store.list_mentions(matter_id)
+    assert len(mentions) == 12 and all(len(m) == 4 for m in mentions)
+    entities, assignments = resolve_all(store, matter_id)
+    merges = [MergeRecord(entity_id=entities[0].id, label=entities[0].label, alias="J. Smith",
+                          canonical=entities[0].name, method="fuzzy", score=93.0)]
+    store.replace_entities(matter_id, entities, assignments, merges)
+    assert count(store, t.entities) == len(entities)
+    assert count(store, t.entity_merges) == 1
+    with store.engine.connect() as conn:
+        linked = dict(conn.execute(select(t.mentions.c.id, t.mentions.c.entity_id)).tuples().all())
+    assert linked == assignments
+    st = store.status(matter_id)
+    assert st["entities"] == len(entities) and sum(st["entities_by_label"].values()) == len(entities)
+    # a second resolution replaces the first: one entity for everything, half the mentions linked
+    one = Entity(id=stable_id(matter_id, "all"), label="ORG", name="All", aliases=["All"], mention_count=6)
+    half = {mid: one.id for mid in list(assignments)[:6]}
+    store.replace_entities(matter_id, [one], half, [])
+    assert count(store, t.entities) == 1 and count(store, t.entity_merges) == 0
+    with store.engine.connect() as conn:
+        linked = dict(conn.execute(select(t.mentions.c.id, t.mentions.c.entity_id)).tuples().all())
+    assert {k: v for k, v in linked.items() if v} == half
+    assert store.status(matter_id)["entities_by_label"] == {"ORG": 1}
+    with pytest.raises(ValueError):
+        store.replace_entities(matter_id, [], half, [])
+
+
+def test_graph_inputs_and_replace_relationships(store: Store):
+    matter_id, doc_id, _ = add_document(store)
+    child = store.register_document(matter_id, MATTER, source("att.pdf", b"attachment"), doc_id)
+    entities, assignments = resolve_all(store, matter_id)
+    store.replace_entities(matter_id, entities, assignments, [])
+    docs, chunks, links, labels = store.graph_inputs(matter_id)
+    assert sorted(docs) == sorted([(doc_id, None), (child, doc_id)])
+    assert [c[0] for c in chunks] == [chunk_id_for(doc_id, i) for i in range(6)]
+    assert len(links) == 12 and {e for _, e in links} <= set(labels)
+    assert labels == {e.id: e.label for e in entities}
+    rels = [Relationship("document", doc_id, "chunk", cid, "CONTAINS") for cid, _ in chunks]
+    rels += [Relationship("chunk", cid, "entity", eid, "MENTIONS", evidence_chunk_id=cid) for cid, eid in links]
+    rels.append(Relationship("document", doc_id, "document", child, "HAS_ATTACHMENT"))
+    store.replace_relationships(matter_id, rels)
+    n = count(store, t.relationships)
+    store.replace_relationships(matter_id, rels)
+    assert count(store, t.relationships) == n
+    distinct = {(r.source_id, r.target_id, r.type) for r in rels}
+    assert n == len(distinct)
+    st = store.status(matter_id)
+    assert st["relationships"] == n and st["relationships_by_type"]["CONTAINS"] == 6
+    store.replace_relationships(matter_id, rels[:1])
+    assert count(store, t.relationships) == 1
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def test_export_writes_four_files(store: Store, tmp_path: Path):
+    matter_id, doc_id, result = add_document(store)
+    entities, assignments = resolve_all(store, matter_id)
+    store.replace_entities(matter_id, entities, assignments, [])
+    store.replace_relationships(
+        matter_id,
+        [Relationship("chunk", chunk_id_for(doc_id, 0), "entity", entities[0].id, "MENTIONS", 2.0,
+                      chunk_id_for(doc_id, 0))],
+    )
+    # a second document with non-ASCII text and no derived rows
+    failed = store.register_document(matter_id, MATTER, source("café.txt", b"x"), None)
+    store.set_status(failed, "failed", "encoding — unknown")
+    out = tmp_path / "out"
+    counts = store.export(matter_id, out)
+    assert counts == {"documents.jsonl": 2, "chunks.jsonl": 6, "entities.jsonl": len(entities),
+                      "relationships.jsonl": 1}
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPORT_FILES)
+
+    def read(name: str) -> list[dict]:
+        raw = (out / name).read_text(encoding="utf-8")
+        return [json.loads(line) for line in raw.splitlines()]
+
+    docs = {d["id"]: d for d in read("documents.jsonl")}
+    assert "café.txt" in (out / "documents.jsonl").read_text(encoding="utf-8")  # ensure_ascii=False
+    doc = docs[doc_id]
+    for key in ("id", "parent_id", "source_uri", "file_name", "sha256", "size", "kind", "status", "error",
+                "category", "category_reason", "title", "meta", "pages", "segments"):
+        assert key in doc
+    assert [p["number"] for p in doc["pages"]] == [1, 2, 3]
+    assert set(doc["pages"][0]) >= {"number", "method", "confidence", "text", "error"}
+    assert doc["pages"][0]["text"] == result.extracted.pages[0].text and doc["segments"] == []
+    assert docs[failed]["pages"] == [] and docs[failed]["error"] == "encoding — unknown"
+
+    chunks = read("chunks.jsonl")
+    assert [c["chunk_index"] for c in chunks] == list(range(6))
+    for key in ("id", "document_id", "chunk_index", "text", "char_start", "char_end", "page_start", "page_end",
+                "token_count", "mentions"):
+        assert key in chunks[0]
+    assert sum(len(c["mentions"]) for c in chunks) == 12
+    m = chunks[0]["mentions"][0]
+    assert set(m) >= {"label", "text", "start", "end", "entity_id"}
+    assert m["entity_id"] == assignments[m["id"]]
+    assert chunks[0]["text"][m["start"]:m["end"]] == m["text"]
+
+    ents = read("entities.jsonl")
+    assert {e["id"] for e in ents} == {e.id for e in entities}
+    assert set(ents[0]) == {"id", "label", "name", "aliases", "mention_count"}
+    rels = read("relationships.jsonl")
+    assert rels == [{
+        "id": stable_id(matter_id, chunk_id_for(doc_id, 0), entities[0].id, "MENTIONS"),
+        "source": chunk_id_for(doc_id, 0), "source_kind": "chunk", "target": entities[0].id,
+        "target_kind": "entity", "type": "MENTIONS", "weight": 2.0, "evidence_chunk": chunk_id_for(doc_id, 0),
+    }]
+
+
+# ---------------------------------------------------------------------------- errors and threads
+
+
+def test_unreachable_sqlite_raises_configuration_error():
+    with pytest.raises(ConfigurationError) as info:
+        Store.open("sqlite:////nonexistent-dir-lexprep/x.db")
+    assert str(info.value).startswith("cannot reach database sqlite:////nonexistent-dir-lexprep/x.db: ")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("psycopg") is None, reason="psycopg not installed (lexprep[postgres])")
+def test_unreachable_postgres_hides_password():
+    with pytest.raises(ConfigurationError) as info:
+        Store.open("postgresql+psycopg://lex:s3cr3t-pw@127.0.0.1:1/lexprep?connect_timeout=3")
+    message = str(info.value)
+    assert "s3cr3t-pw" not in message and "cannot reach database" in message and "***" in message
+
+
+def test_missing_driver_hides_password():
+    if importlib.util.find_spec("psycopg") is not None:
+        pytest.skip("psycopg is installed; covered by test_unreachable_postgres_hides_password")
+    with pytest.raises(ConfigurationError) as info:
+        Store.open("postgresql+psycopg://lex:s3cr3t-pw@127.0.0.1:1/lexprep")
+    assert "s3cr3t-pw" not in str(info.value) and "lexprep[postgres]" in str(info.value)
+
+
+def test_threads_save_different_documents(store: Store):
+    matter_id = store.ensure_matter(MATTER)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def work(i: int) -> None:
+        try:
+            src = source(f"doc{i}.pdf", f"content {i}".encode())
+            barrier.wait()
+            for _ in range(3):
+                doc_id = store.register_document(matter_id, MATTER, src, None)
+                store.set_status(doc_id, "extracting")
+                store.save_document(doc_id, build_result(src, n_pages=5, mentions_per_chunk=5), "1", "fp")
+                store.status(matter_id)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    st = store.status(matter_id)
+    assert st["documents"] == 4 and st["documents_by_status"] == {"done": 4}
+    assert st["chunks"] == 4 * 10 and st["mentions"] == 4 * 50
+
+
+def test_locked_database_raises_transient_error(url: str, monkeypatch):
+    """A write that cannot get SQLite's lock within the busy timeout is a TransientError (retried)."""
+    import sqlite3
+
+    from lexprep.errors import TransientError
+    from lexprep.store import db
+
+    migrate(url)
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    store = Store(url)
+    try:
+        matter_id = store.ensure_matter(MATTER)
+        doc_id = store.register_document(matter_id, MATTER, source(), None)
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            with pytest.raises(TransientError) as info:
+                store.set_status(doc_id, "done", "secret document text")
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert "locked" in str(info.value) and "secret document text" not in str(info.value)
+        store.set_status(doc_id, "done")
+    finally:
+        store.close()
+
+
+def test_newer_schema_raises_configuration_error(url: str):
+    migrate(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    engine.dispose()
+    with pytest.raises(ConfigurationError, match="newer lexprep"):
+        Store.open(url)
