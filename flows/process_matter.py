@@ -101,7 +101,6 @@ def process_matter(
     summary = {
         "matter": matter,
         "source": source,
-        "db": store.display_url if hasattr(store, "display_url") else None,
         "status": status,
         "processed": sum(1 for o in outcomes if not o.skipped),
         "skipped": sum(1 for o in outcomes if o.skipped),
@@ -118,7 +117,7 @@ def process_matter(
         "flow_started_at": started_at,
         "flow_seconds": time.perf_counter() - t_flow,
     }
-    store.finish_run(run_id, {k: v for k, v in summary.items() if k != "status"} | {"status": status})
+    store.finish_run(run_id, summary)
     publish_summary(summary)
     return summary
 

@@ -127,9 +127,8 @@ def build_relationships(
         for (d, e), w in cites_weight.items()
     )
     edges.extend(
-        Relationship("document", doc.parent_id, "document", doc.id, "HAS_ATTACHMENT", 1.0)
-        for doc in documents
-        if doc.parent_id
+        Relationship("document", parent, "document", child, "HAS_ATTACHMENT", 1.0)
+        for child, parent in {(d.id, d.parent_id) for d in documents if d.parent_id}
     )
     edges.sort(key=lambda r: (_TYPE_ORDER[r.type], r.source_id, r.target_id))
     return edges

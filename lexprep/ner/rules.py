@@ -133,19 +133,20 @@ _DOCKET_NUM = (
     r"|\d{3,9}/\d{2,4}"  # 123456/2019 (New York index numbers)
     r")"
 )
-# numbers after an explicit case prefix may also be plain digits ("Case No. 123456")
-_DOCKET_NUM_LOOSE = rf"(?:{_DOCKET_NUM}|\d{{3,9}})"
+# numbers after an explicit case prefix may also be plain digits of 5+ ("Case No. 123456"; a short
+# "Docket No. 477" is a docket *entry*, not a case)
+_DOCKET_NUM_LOOSE = rf"(?:{_DOCKET_NUM}|\d{{5,9}})"
 _LIST_SEP = r"(?:\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+)"
 _EXPLICIT = (
     r"(?:(?:Civil|Criminal)\s+(?:Action|Case)|Case|Docket|Index|Cause|Adversary(?:\s+Proceeding)?|"
     r"Adv\.\s*Pro(?:c)?\.|Appeal|Petition|Misc\.)"
 )
 #: "Case No. 2:19-cv-01234", "Nos. 11-889, 11-890", "No. 11–889" (not "Pub. L. No. 111-203",
-#: not "ECF No. 40": those lack a case-number shape or are preceded by "L.")
+#: "ECF No. 40", "Docket Entry No. 11-1", "Dkt. No. 12-3": statute and docket-entry numbers)
 DOCKET_RE = re.compile(
     rf"(?<![A-Za-z])(?:(?P<explicit>{_EXPLICIT})\s+(?:Nos?\.|Numbers?|#)\s*(?P<nums1>{_DOCKET_NUM_LOOSE}"
     rf"(?:{_LIST_SEP}{_DOCKET_NUM_LOOSE})*)"
-    rf"|(?<!L\.\s)(?<!L\.)(?P<bare>Nos?\.)\s*(?P<nums2>{_DOCKET_NUM}(?:{_LIST_SEP}{_DOCKET_NUM})*))"
+    rf"|(?<!L\.\s)(?<!L\.)(?<!Entry\s)(?<!Dkt\.\s)(?<!ECF\s)(?<!Doc\.\s)(?P<bare>Nos?\.)\s*(?P<nums2>{_DOCKET_NUM}(?:{_LIST_SEP}{_DOCKET_NUM})*))"
     r"(?![\w/])",
     re.IGNORECASE,
 )

@@ -197,6 +197,8 @@ def _acronym_index(c: _Cluster) -> list[str]:
 
 def _canonical(label: str, cluster: _Cluster) -> tuple[str, str]:
     """(canonical surface form, key of its group)."""
+    if len(cluster.members) == 1 and len(cluster.primary.surfaces) == 1:  # the common case
+        return next(iter(cluster.primary.surfaces)), cluster.primary.key
     full = [(g, m) for g, m, _s in cluster.members if m not in ("surname", "acronym")] or [
         (g, m) for g, m, _s in cluster.members
     ]
@@ -273,9 +275,8 @@ def resolve(mentions: list[MentionRef], settings, matter: str) -> Resolution:
             records: dict[tuple[str, str], float] = {}
             count = 0
             for g, method, score in cluster.members:
-                count += g.count
-                for mid in g.mention_ids:
-                    assignments[mid] = entity_id
+                count += len(g.mention_ids)
+                assignments.update(dict.fromkeys(g.mention_ids, entity_id))
                 if method == "exact" and g.cited:
                     method = "citation"
                 for surface in g.surfaces:

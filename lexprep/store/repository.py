@@ -621,8 +621,8 @@ class Store:
             ``{"matter": name, "matter_id", "documents": n, "documents_by_status": {status: n},
             "pages", "pages_by_method", "chunks", "mentions", "mentions_by_label", "entities",
             "entities_by_label", "relationships", "relationships_by_type", "categories":
-            {category: n} (documents with a category), "last_run": {id, started_at, finished_at,
-            summary} or None}``.
+            {category: n} (documents with a category), "last_run": {id, started_at, finished_at}
+            or None}``. The full summary of a run is in the ``runs`` table.
 
         Raises:
             KeyError: no such matter.
@@ -670,7 +670,6 @@ class Store:
                 "id": run.id,
                 "started_at": run.started_at.isoformat(),
                 "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                "summary": run.summary,
             },
         }
 

@@ -9,6 +9,7 @@ from datetime import timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
@@ -312,7 +313,10 @@ def test_status_counts(store: Store):
     assert st["entities"] == 0 and st["entities_by_label"] == {}
     assert st["relationships"] == 0 and st["relationships_by_type"] == {}
     assert st["categories"] == {"pleading": 1}
-    assert st["last_run"]["id"] == run_id and st["last_run"]["summary"] == {"documents": 2, "seconds": 1.5}
+    assert st["last_run"]["id"] == run_id and st["last_run"]["finished_at"]
+    with store.engine.connect() as conn:
+        summary = conn.execute(sa.text("SELECT summary FROM runs WHERE id = :i"), {"i": run_id}).scalar_one()
+    assert (json.loads(summary) if isinstance(summary, str) else summary) == {"documents": 2, "seconds": 1.5}
     with pytest.raises(KeyError):
         store.status(stable_id("matter", "nobody"))
 

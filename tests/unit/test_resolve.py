@@ -1,0 +1,185 @@
+"""Entity resolution: keys, exact/fuzzy/surname/acronym/citation merges, ids, determinism, speed."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from lexprep.models import stable_id
+from lexprep.resolve import MentionRef, resolve
+from lexprep.resolve.keys import date_key, mention_key, money_key, org_key, person_key
+from lexprep.settings import ResolveSettings
+
+pytestmark = pytest.mark.unit
+
+S = ResolveSettings()
+
+
+def _refs(*items):
+    out = []
+    for i, item in enumerate(items):
+        label, text, *norm = item
+        out.append(MentionRef(f"m{i:03d}", label, text, norm[0] if norm else None))
+    return out
+
+
+def _entity_of(res, mention_id):
+    eid = res.assignments[mention_id]
+    return next(e for e in res.entities if e.id == eid)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Acme Inc.", "ACME, Inc", "Acme Corp.", "Acme Corporation", "Acme Co.", "The Acme Company", "Acme LLC",
+     "Acme L.L.C.", "Acme Ltd", "Acme LP", "Acme L.P.", "Acme LLP", "Acme PLC", "Acme N.A.", "Acme S.A.",
+     "Acme GmbH", "Acme’s", "acme, inc., llc"],
+)
+def test_org_suffixes(text):
+    assert org_key(text) == "acme"
+
+
+def test_org_key_keeps_a_bare_suffix_word():
+    assert org_key("The Company") == "company"
+
+
+@pytest.mark.parametrize(
+    "text", ["Mr. John Smith", "Ms John Smith", "Mrs. John Smith", "Dr. John Smith", "Hon. John Smith",
+             "The Honorable John Smith", "Judge John Smith", "Justice John Smith", "Smith, John", "John Smith, Esq."],
+)
+def test_person_honorifics(text):
+    assert person_key(text) == "john smith"
+
+
+def test_dates_and_money():
+    assert date_key("June 13, 2013") == date_key("13 June 2013") == "2013-06-13"
+    assert date_key("June 2013") == "2013-06"
+    assert date_key("2013") == "2013"
+    assert date_key("the first quarter") == "first quarter"
+    assert money_key("$3.5 million") == money_key("$3,500,000") == "USD 3500000"
+    assert money_key("€1,000") == "EUR 1000"
+    assert money_key("5 dollars") == "USD 5"
+
+
+def test_exact_org_merge_and_log():
+    res = resolve(_refs(("ORG", "Detroit Timber & Lumber Co."), ("ORG", "Detroit Timber and Lumber Company"),
+                        ("ORG", "Detroit Timber & Lumber Co.")), S, "matter")
+    assert len(res.entities) == 1
+    e = res.entities[0]
+    assert e.name == "Detroit Timber & Lumber Co." and e.mention_count == 3
+    assert e.aliases == ["Detroit Timber and Lumber Company"]
+    assert [(m.alias, m.method, m.score) for m in res.merges] == [("Detroit Timber and Lumber Company", "exact", 100.0)]
+    assert e.id == stable_id("matter", "ORG", "detroit timber and lumber")
+
+
+def test_fuzzy_merge_with_score_and_guards():
+    res = resolve(_refs(("PERSON", "John Smith"), ("PERSON", "John Smith"), ("PERSON", "Jon Smith"),
+                        ("COURT", "Eastern District of New York"), ("COURT", "Western District of New York"),
+                        ("ORG", "Acme Holdings 12"), ("ORG", "Acme Holdings 13")), S, "m")
+    assert _entity_of(res, "m002").name == "John Smith"
+    fuzzy = [m for m in res.merges if m.method == "fuzzy"]
+    assert [(m.alias, m.canonical) for m in fuzzy] == [("Jon Smith", "John Smith")]
+    assert 90 <= fuzzy[0].score < 100
+    assert len({res.assignments["m003"], res.assignments["m004"]}) == 2  # different districts
+    assert len({res.assignments["m005"], res.assignments["m006"]}) == 2  # different numbers
+
+
+def test_fuzzy_only_for_fuzzy_labels():
+    res = resolve(_refs(("PERSON", "John Smith"), ("PERSON", "Jon Smith")),
+                  ResolveSettings(fuzzy_labels=["ORG"]), "m")
+    assert len(res.entities) == 2
+
+
+def test_surname_merges_into_unique_full_name():
+    res = resolve(_refs(("PERSON", "Rudolf John Herrmann"), ("PERSON", "Herrmann"), ("PERSON", "Mr. Herrmann"),
+                        ("PERSON", "Herrmann")), S, "m")
+    assert len(res.entities) == 1
+    e = res.entities[0]
+    assert e.name == "Rudolf John Herrmann" and e.mention_count == 4
+    assert {(m.alias, m.method) for m in res.merges} == {("Herrmann", "surname"), ("Mr. Herrmann", "surname")}
+
+
+def test_ambiguous_surname_is_not_merged():
+    res = resolve(_refs(("PERSON", "Rudolf Herrmann"), ("PERSON", "Anna Herrmann"), ("PERSON", "Herrmann")), S, "m")
+    assert len(res.entities) == 3
+    assert _entity_of(res, "m002").name == "Herrmann"
+    assert not [m for m in res.merges if m.method == "surname"]
+
+
+def test_acronym_merge():
+    res = resolve(_refs(("ORG", "Oklahoma Water Resources Board"), ("ORG", "OWRB")), S, "m")
+    assert len(res.entities) == 1 and res.entities[0].name == "Oklahoma Water Resources Board"
+    assert [(m.alias, m.method) for m in res.merges] == [("OWRB", "acronym")]
+
+
+def test_case_by_citation_and_canonical_with_case_name():
+    res = resolve(_refs(("CASE", "410 U. S. 113", "410 U.S. 113"), ("CASE", "410 U. S. 113", "410 U.S. 113"),
+                        ("CASE", "Roe v. Wade, 410 U.S. 113", "410 U.S. 113"), ("CASE", "Id., at 115", "410 U.S. 113"),
+                        ("CASE", "482 U. S. 124", "482 U.S. 124")), S, "m")
+    assert len(res.entities) == 2
+    roe = _entity_of(res, "m000")
+    assert roe.name == "Roe v. Wade, 410 U.S. 113" and roe.mention_count == 4
+    assert {m.method for m in res.merges if m.entity_id == roe.id} == {"citation"}
+
+
+def test_labels_never_merge_across():
+    res = resolve(_refs(("ORG", "Texas"), ("GPE", "Texas")), S, "m")
+    assert len(res.entities) == 2
+
+
+def test_deterministic_under_shuffle_and_stable_ids():
+    items = [("PERSON", "Rudolf John Herrmann"), ("PERSON", "Herrmann"), ("PERSON", "John Smith"), ("PERSON", "Jon Smith"),
+             ("ORG", "Acme Inc."), ("ORG", "ACME"), ("ORG", "Acme Corp"), ("DATE", "June 13, 2013"),
+             ("DATE", "13 June 2013"), ("CASE", "410 U.S. 113", "410 U.S. 113"), ("GPE", "Oklahoma"),
+             ("OTHER", "25 percent"), ("PERSON", "Jon Smith"), ("PERSON", "John Smith")]
+    refs = _refs(*items)
+    first = resolve(refs, S, "m")
+    for seed in range(5):
+        shuffled = refs[:]
+        random.Random(seed).shuffle(shuffled)
+        again = resolve(shuffled, S, "m")
+        assert again.entities == first.entities
+        assert again.assignments == first.assignments
+        assert again.merges == first.merges
+    assert set(first.assignments) == {r.id for r in refs}
+
+
+def test_duplicate_mention_id_is_an_error():
+    with pytest.raises(ValueError):
+        resolve([MentionRef("a", "ORG", "Acme"), MentionRef("a", "ORG", "Acme")], S, "m")
+
+
+def test_key_is_never_empty():
+    assert mention_key("ORG", "...", None)
+    assert mention_key("PERSON", "Mr.", None)
+
+
+def test_200k_mentions_in_seconds():
+    rng = random.Random(1)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 9))) for _ in range(8000)]
+    labels = ["PERSON", "ORG", "GPE", "DATE", "MONEY", "CASE", "LAW", "COURT", "OTHER"]
+    names = {}
+    for label in labels:
+        pool = []
+        for _ in range(3000):
+            if label == "DATE":
+                pool.append(f"June {rng.randint(1, 28)}, {rng.randint(1990, 2024)}")
+            elif label == "MONEY":
+                pool.append(f"${rng.randint(1, 100000):,}")
+            elif label == "CASE":
+                pool.append(f"{rng.randint(1, 600)} U.S. {rng.randint(1, 999)}")
+            else:
+                pool.append(f"{rng.choice(words).title()} {rng.choice(words).title()}")
+        names[label] = pool
+    refs = []
+    for i in range(200_000):
+        label = labels[i % len(labels)]
+        text = names[label][rng.randrange(3000)]  # ~27,000 distinct entities
+        refs.append(MentionRef(str(i), label, text, text if label == "CASE" else None))
+    t = time.perf_counter()
+    res = resolve(refs, S, "m")
+    elapsed = time.perf_counter() - t
+    assert len(res.assignments) == 200_000
+    assert len(res.entities) > 20_000
+    assert elapsed < 15, elapsed
