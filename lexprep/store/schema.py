@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -127,6 +129,8 @@ class Document(Base):
     text: Mapped[str | None] = mapped_column(Text)
     pipeline_version: Mapped[str | None] = mapped_column(String(32))
     settings_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: flagged by a quality gate (lexprep.quality): left out of the export
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -175,6 +179,8 @@ class ChunkRow(Base):
     page_start: Mapped[int | None] = mapped_column(Integer)
     page_end: Mapped[int | None] = mapped_column(Integer)
     token_count: Mapped[int] = mapped_column(Integer)
+    #: flagged by a quality gate (lexprep.quality): left out of the export
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     document: Mapped[Document] = relationship(back_populates="chunks")
     mentions: Mapped[list[MentionRow]] = relationship(
@@ -202,6 +208,8 @@ class MentionRow(Base):
     source_label: Mapped[str | None] = mapped_column(Text)
     normalized: Mapped[str | None] = mapped_column(Text)
     entity_id: Mapped[str | None] = mapped_column(ID, ForeignKey("entities.id", ondelete="SET NULL"), index=True)
+    #: flagged by a quality gate (lexprep.quality): left out of the export
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     document: Mapped[Document] = relationship(back_populates="mentions")
     chunk: Mapped[ChunkRow] = relationship(back_populates="mentions")
@@ -275,6 +283,22 @@ class Run(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class QualityResult(Base):
+    """One run of the quality gates on a matter (lexprep.quality); ``report`` is the QualityReport as JSON.
+
+    ``id`` is a uuid4 hex; ``run_id`` names the :class:`Run` it belongs to, if any.
+    """
+
+    __tablename__ = "quality_results"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[str | None] = mapped_column(ID, ForeignKey("runs.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    success: Mapped[bool] = mapped_column(Boolean)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 metadata = Base.metadata
 
 matters = Matter.__table__
@@ -286,3 +310,4 @@ entities = EntityRow.__table__
 entity_merges = EntityMergeRow.__table__
 relationships = RelationshipRow.__table__
 runs = Run.__table__
+quality_results = QualityResult.__table__

@@ -1,4 +1,9 @@
-"""lexprep.store: migrations, the repository, status counts and the JSONL export (SQLite in tmp_path)."""
+"""lexprep.store: migrations, the repository, status counts and the JSONL export.
+
+Tests taking ``store_url`` (or ``store``) run twice: on a SQLite file in tmp_path and on a fresh PostgreSQL
+database (the ``[postgres]`` case is marked ``integration`` and skipped when no server binaries exist;
+see tests/conftest.py). Tests taking ``url`` are about SQLite alone.
+"""
 
 from __future__ import annotations
 
@@ -45,12 +50,13 @@ TABLES = {
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
+    """A SQLite file (for the SQLite-only tests)."""
     return f"sqlite:///{tmp_path / 'lexprep.db'}"
 
 
 @pytest.fixture
-def store(url: str):
-    s = Store.open(url)
+def store(store_url: str):
+    s = Store.open(store_url)
     yield s
     s.close()
 
@@ -123,26 +129,34 @@ def add_document(store: Store, src: SourceFile | None = None, **kw) -> tuple[str
 # ---------------------------------------------------------------------------- migrations
 
 
-def test_migrate_creates_tables(url: str):
+def test_migrate_creates_tables(store_url: str):
+    url = store_url
     migrate(url)
     engine = make_engine(url)
     try:
         names = set(inspect(engine).get_table_names())
         with engine.connect() as conn:
-            pragmas = {
-                "foreign_keys": conn.exec_driver_sql("PRAGMA foreign_keys").scalar(),
-                "journal_mode": conn.exec_driver_sql("PRAGMA journal_mode").scalar(),
-                "busy_timeout": conn.exec_driver_sql("PRAGMA busy_timeout").scalar(),
-            }
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+            if engine.dialect.name == "sqlite":
+                pragmas = {
+                    "foreign_keys": conn.exec_driver_sql("PRAGMA foreign_keys").scalar(),
+                    "journal_mode": conn.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                    "busy_timeout": conn.exec_driver_sql("PRAGMA busy_timeout").scalar(),
+                }
+                assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 30000}
     finally:
         engine.dispose()
     assert TABLES <= names
-    assert "alembic_version" in names
-    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 30000}
+    from alembic.script import ScriptDirectory
+
+    from lexprep.store.db import alembic_config
+
+    assert "alembic_version" in names and version == ScriptDirectory.from_config(alembic_config()).get_current_head()
     migrate(url)  # a second run is a no-op
 
 
-def test_migration_matches_orm_metadata(url: str):
+def test_migration_matches_orm_metadata(store_url: str):
+    url = store_url
     migrate(url)
     engine = make_engine(url)
     try:
@@ -230,9 +244,21 @@ def test_save_document_twice_replaces(store: Store):
     assert (info.status, info.pipeline_version, info.settings_fingerprint) == ("done", "1", "fp")
 
 
-def test_save_document_uses_executemany(store: Store):
-    """Pages, chunks and mentions go in as a few executemany calls, not one statement per row."""
+def test_save_document_uses_executemany(store: Store, monkeypatch):
+    """Pages, chunks and mentions go in as a few executemany calls (SQLite) or COPYs (Postgres), not one
+    statement per row."""
     from sqlalchemy import event
+
+    from lexprep.store import repository
+
+    copies: list[str] = []
+    copy_rows = repository._copy_rows
+
+    def recording_copy(session, table, rows):
+        copies.append(table.name)
+        copy_rows(session, table, rows)
+
+    monkeypatch.setattr(repository, "_copy_rows", recording_copy)
 
     matter_id = store.ensure_matter(MATTER)
     src = source()
@@ -249,7 +275,10 @@ def test_save_document_uses_executemany(store: Store):
         event.remove(store.engine, "before_cursor_execute", record)
     inserts = [c for c in calls if c[0] == "INSERT"]
     assert count(store, t.mentions) == 1000
-    assert len(inserts) == 3 and all(many for _, many in inserts)
+    if store.is_sqlite:
+        assert len(inserts) == 3 and all(many for _, many in inserts) and copies == []
+    else:  # COPY FROM STDIN, which SQLAlchemy's cursor events do not see
+        assert inserts == [] and copies == ["pages", "chunks", "mentions"]
     assert len(calls) <= 10
 
 
@@ -391,6 +420,112 @@ def test_graph_inputs_and_replace_relationships(store: Store):
     assert count(store, t.relationships) == 1
 
 
+def test_replace_entities_keeps_changes_and_drops(store: Store):
+    """The set-based replace: unchanged links stay, changed ones move, dropped ones go, other matters untouched."""
+    matter_id, doc_id, _ = add_document(store, n_pages=4, chunks_per_page=2, mentions_per_chunk=4)
+    other_matter = store.ensure_matter("Other v. Matter")
+    other_doc = store.register_document(other_matter, "Other v. Matter", source("o.pdf", b"other"), None)
+    store.save_document(other_doc, build_result(source("o.pdf", b"other")), "1", "fp")
+    other_entities, other_assignments = resolve_all(store, other_matter)
+    store.replace_entities(other_matter, other_entities, other_assignments, [])
+
+    entities, assignments = resolve_all(store, matter_id)
+    merges = [MergeRecord(entity_id=e.id, label=e.label, alias=e.name.lower(), canonical=e.name, method="exact",
+                          score=100.0) for e in entities]
+    store.replace_entities(matter_id, entities, assignments, merges)
+    store.replace_entities(matter_id, entities, assignments, merges)  # unchanged: same state
+    assert count(store, t.entity_merges, matter_id=matter_id) == len({(e.id, e.name.lower()) for e in entities})
+
+    keep, renamed = entities[0], entities[1]
+    renamed = Entity(id=renamed.id, label=renamed.label, name="Renamed", aliases=["Renamed", "x\x00y"],
+                     mention_count=1)
+    fresh = Entity(id=stable_id(matter_id, "fresh"), label="ORG", name="Fresh", aliases=[], mention_count=0)
+    new_assignments = {mid: eid for mid, eid in assignments.items() if eid == keep.id}
+    moved = [mid for mid, eid in assignments.items() if eid == renamed.id]
+    new_assignments.update({mid: fresh.id for mid in moved[:1]})
+    new_assignments.update({mid: renamed.id for mid in moved[1:]})
+    new_assignments["f" * 32] = keep.id  # unknown mention ids are ignored
+    new_assignments.update({mid: keep.id for mid in list(other_assignments)[:3]})  # other matter's: ignored
+    store.replace_entities(matter_id, [keep, renamed, fresh], new_assignments, [])
+
+    with store.engine.connect() as conn:
+        linked = dict(conn.execute(
+            select(t.mentions.c.id, t.mentions.c.entity_id).where(t.mentions.c.matter_id == matter_id)
+        ).tuples().all())
+        ents = {r.id: r for r in conn.execute(select(t.entities).where(t.entities.c.matter_id == matter_id))}
+        other_linked = dict(conn.execute(
+            select(t.mentions.c.id, t.mentions.c.entity_id).where(t.mentions.c.matter_id == other_matter)
+        ).tuples().all())
+    expected = {mid: eid for mid, eid in new_assignments.items() if mid in linked}
+    assert {k: v for k, v in linked.items() if v} == expected
+    assert set(ents) == {keep.id, renamed.id, fresh.id}
+    assert ents[renamed.id].name == "Renamed" and ents[renamed.id].aliases == ["Renamed", "x\ufffdy"]
+    assert count(store, t.entity_merges, matter_id=matter_id) == 0
+    assert other_linked == other_assignments  # the other matter is untouched
+    assert count(store, t.entities, matter_id=other_matter) == len(other_entities)
+    # an entity id that belongs to another matter is refused, and nothing changes
+    with pytest.raises(ValueError, match="another matter"):
+        store.replace_entities(matter_id, [other_entities[0]], {}, [])
+    assert count(store, t.entities, matter_id=matter_id) == 3
+
+
+def test_concurrent_matter_rewrites(store: Store):
+    """Workers resolving and graphing the same matter at once all succeed (serialised per matter)."""
+    matter_id, doc_id, _ = add_document(store)
+    entities, assignments = resolve_all(store, matter_id)
+    rels = [Relationship("document", doc_id, "chunk", chunk_id_for(doc_id, i), "CONTAINS") for i in range(6)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def work(i: int) -> None:
+        try:
+            barrier.wait()
+            for _ in range(3):
+                if i % 2:
+                    store.replace_entities(matter_id, entities, assignments, [])
+                else:
+                    store.replace_relationships(matter_id, rels)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert count(store, t.entities) == len(entities) and count(store, t.relationships) == 6
+
+
+def test_nul_characters_are_stored(store: Store):
+    """Postgres rejects NUL in text: every free-text field is stored with U+FFFD instead (offsets kept)."""
+    name = "Nul\x00Matter"
+    matter_id = store.ensure_matter(name)
+    assert store.find_matter(name) == matter_id
+    src = SourceFile(uri="/m/a\x00b.pdf", file_name="a\x00b.pdf", sha256=sha256_bytes(b"nul"), size=3, kind="pdf",
+                     mime="application/pdf\x00")
+    doc_id = store.register_document(matter_id, name, src, None)
+    result = build_result(src, n_pages=1, chunks_per_page=1, mentions_per_chunk=1)
+    result.extracted.pages[0].error = "bad\x00page"
+    result.extracted.meta = {"k\x00ey": ["v\x00al", float("nan")]}
+    result.extracted.title = "T\x00itle"
+    result.category = CategoryResult(category="pleading", reason="r\x00eason")
+    result.error = "e\x00rror"
+    m = result.mentions[0]
+    result.mentions[0] = Mention(**{**_mention_dict(m), "extractor": "sp\x00acy", "source_label": "P\x00",
+                                    "normalized": "n\x00orm"})
+    store.save_document(doc_id, result, "1", "fp")
+    store.set_status(doc_id, "failed", "cannot parse \x00 here")
+    run_id = store.start_run(matter_id)
+    store.finish_run(run_id, {"note": "a\x00b"})
+    with store.engine.connect() as conn:
+        doc = conn.execute(select(t.documents).where(t.documents.c.id == doc_id)).one()
+        mention = conn.execute(select(t.mentions)).one()
+    assert doc.file_name == "a\ufffdb.pdf" and doc.error == "cannot parse \ufffd here"
+    assert doc.meta == {"k\ufffdey": ["v\ufffdal", None]} and doc.title == "T\ufffditle"
+    assert mention.extractor == "sp\ufffdacy" and mention.normalized == "n\ufffdorm"
+
+
 # ---------------------------------------------------------------------------- export
 
 
@@ -529,7 +664,8 @@ def test_locked_database_raises_transient_error(url: str, monkeypatch):
         store.close()
 
 
-def test_newer_schema_raises_configuration_error(url: str):
+def test_newer_schema_raises_configuration_error(store_url: str):
+    url = store_url
     migrate(url)
     engine = make_engine(url)
     with engine.begin() as conn:

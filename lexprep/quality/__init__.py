@@ -1,0 +1,367 @@
+"""Data-quality gates: Great Expectations suites over a matter's stored rows.
+
+:func:`run_quality_gates` loads the matter's documents, pages, chunks, mentions and entities into
+pandas DataFrames (one read transaction; no document text, only lengths computed by the database),
+validates one GX suite per table in one batch per table (an ephemeral GX context, nothing written to
+disk), saves the :class:`QualityReport` in the store's ``quality_results`` table and acts on
+failures per ``settings.quality.on_failure``:
+
+- ``fail``: nothing is flagged; ``report.should_fail`` is True and :meth:`QualityReport.raise_for_failure`
+  raises :class:`QualityGateError` (the flow calls it to fail the run).
+- ``quarantine`` (default): the matter's earlier flags are cleared, and the rows that fail a check are
+  flagged ``quarantined`` (a failing page flags its document; entity failures are recorded only) and
+  left out of the export.
+- ``warn``: recorded only.
+
+``report.success`` is always the validation outcome (False when any check failed, whatever the mode).
+Great Expectations is imported on the first call (a few seconds), never at import time.
+
+The checks themselves are in :mod:`lexprep.quality.suites`; :func:`quality_rows` flattens a report
+into rows for a Prefect table artifact.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from lexprep.errors import LexprepError, MissingDependencyError, TransientError
+from lexprep.quality.frames import load_frames
+from lexprep.quality.suites import DOC_STATUSES, LABELS, PAGE_METHODS, TABLES, Check, checks
+from lexprep.settings import Settings
+from lexprep.store import schema as t
+from lexprep.store.db import error_reason
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lexprep.store import Store
+
+__all__ = [
+    "DOC_STATUSES",
+    "LABELS",
+    "PAGE_METHODS",
+    "SAMPLE_IDS",
+    "TABLES",
+    "Check",
+    "QualityGateError",
+    "QualityReport",
+    "checks",
+    "quality_rows",
+    "run_quality_gates",
+]
+
+log = logging.getLogger(__name__)
+
+#: ids kept per failed expectation in the report (``sample_ids``); every failing id is in ``quarantined``
+SAMPLE_IDS = 20
+
+_CHECK_KEY = "lexprep_check"
+
+
+class QualityGateError(LexprepError):
+    """The quality gates failed and ``quality.on_failure`` is ``fail`` (the message names tables and counts)."""
+
+
+@dataclass
+class QualityReport:
+    """The outcome of :func:`run_quality_gates`.
+
+    Attributes:
+        success: every check of every table passed.
+        suites: ``{table: {"success", "evaluated" (expectations run), "rows" (rows validated),
+            "seconds", "failed_expectations": [{"expectation" (GX type), "check" (in words),
+            "column", "unexpected_count", "sample_ids" (at most SAMPLE_IDS), "error" (if the
+            expectation raised)}]}}``.
+        quarantined: ``{"documents"|"chunks"|"mentions": [ids flagged]}`` (quarantine mode only;
+            empty lists otherwise).
+        matter_id, run_id: what was validated, and the store run it belongs to (if any).
+        on_failure: the mode in force (fail | quarantine | warn).
+        enabled: False when ``quality.enabled`` is off (nothing was validated or saved).
+        result_id: the ``quality_results`` row the report was saved as.
+        seconds: wall time of the whole gate (loading, validation, quarantine, saving).
+        gx_version: the Great Expectations version used.
+    """
+
+    success: bool
+    suites: dict[str, dict[str, Any]]
+    quarantined: dict[str, list[str]]
+    matter_id: str
+    on_failure: str
+    run_id: str | None = None
+    enabled: bool = True
+    result_id: str | None = None
+    seconds: float = 0.0
+    gx_version: str | None = None
+    failed_tables: list[str] = field(default_factory=list)
+
+    @property
+    def should_fail(self) -> bool:
+        """The run must fail: a check failed and ``on_failure`` is ``fail``."""
+        return self.enabled and not self.success and self.on_failure == "fail"
+
+    def summary(self) -> str:
+        """One line without data values, e.g. ``chunks: 1 check failed (3 rows); mentions: ...``."""
+        if not self.enabled:
+            return "quality gates disabled"
+        if self.success:
+            return f"quality gates passed ({sum(s['rows'] for s in self.suites.values())} rows)"
+        parts = []
+        for table in self.failed_tables:
+            failed = self.suites[table]["failed_expectations"]
+            rows = sum(f["unexpected_count"] or 0 for f in failed)
+            parts.append(f"{table}: {len(failed)} check{'s' if len(failed) != 1 else ''} failed ({rows} rows)")
+        return "; ".join(parts)
+
+    def raise_for_failure(self) -> None:
+        """Raise :class:`QualityGateError` when :attr:`should_fail`."""
+        if self.should_fail:
+            raise QualityGateError(f"quality gates failed for matter {self.matter_id}: {self.summary()}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON data (what is stored in ``quality_results.report``)."""
+        return asdict(self)
+
+
+def _import_gx() -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import great_expectations as gx
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependencyError("great-expectations", "great-expectations>=1.3,<2") from exc
+    return gx
+
+
+def _condition(condition: Any) -> Any:
+    from great_expectations.expectations.row_conditions import Column
+
+    result = None
+    for column, op, value in condition:
+        col = Column(column)
+        term = {
+            "==": col.__eq__, "!=": col.__ne__, "<": col.__lt__, "<=": col.__le__, ">": col.__gt__, ">=": col.__ge__,
+        }[op](value)
+        result = term if result is None else result & term
+    return result
+
+
+def _expectation(gx: Any, index: int, check: Check) -> Any:
+    cls = getattr(gx.expectations, check.expectation)
+    kwargs = dict(check.kwargs)
+    if check.condition:
+        kwargs["row_condition"] = _condition(check.condition)
+    return cls(**kwargs, meta={_CHECK_KEY: index})
+
+
+def _raised(exception_info: Any) -> str | None:
+    """The message of an exception GX caught while evaluating an expectation, if any."""
+    if not exception_info:
+        return None
+    infos = [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
+    for info in infos:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return str(info.get("exception_message") or "expectation raised an exception").splitlines()[0]
+    return None
+
+
+def _index_values(index_rows: list[Any], column: str) -> list[str]:
+    """The values of ``column`` in GX's ``unexpected_index_list``, in order.
+
+    Entries are ``{column: value, ...}`` per failing row (some GX options give ``{column: [values]}``).
+    """
+    values: list[str] = []
+    for row in index_rows:
+        if not isinstance(row, dict) or row.get(column) is None:
+            continue
+        value = row[column]
+        if isinstance(value, (list, tuple)):
+            values.extend(str(v) for v in value)
+        else:
+            values.append(str(value))
+    return values
+
+
+def _context(gx: Any) -> Any:
+    """An ephemeral GX context: in-memory stores, no docs site, no progress bars, no analytics."""
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _validate(
+    gx: Any, context: Any, table: str, df: pd.DataFrame, table_checks: list[tuple[int, Check]]
+) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """Validate one table's frame in one batch; returns its suite summary and failing ids by target table."""
+    started = time.perf_counter()
+    asset = context.data_sources.get("lexprep").add_dataframe_asset(name=table)
+    batch_definition = asset.add_batch_definition_whole_dataframe(f"{table}_all")
+    suite = context.suites.add(
+        gx.ExpectationSuite(name=table, expectations=[_expectation(gx, i, c) for i, c in table_checks])
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=table, data=batch_definition, suite=suite)
+    )
+    index_columns = ["id"] + sorted({c.quarantine[1] for _, c in table_checks if c.quarantine} - {"id"})
+    result = definition.run(
+        batch_parameters={"dataframe": df},
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": index_columns,
+            "return_unexpected_index_query": False,
+            # ids only: the failing values are not needed, and serialising them dominates the run time
+            # when many rows fail (unexpected_index_list then comes as {column: [values]})
+            "exclude_unexpected_values": True,
+        },
+    )
+    by_index = dict(table_checks)
+    failed: list[dict[str, Any]] = []
+    flagged: dict[str, set[str]] = {}
+    for r in result.results:
+        check = by_index[int(r.expectation_config.meta[_CHECK_KEY])]
+        if r.success:
+            continue
+        res = r.result or {}
+        index_rows = res.get("unexpected_index_list") or []
+        ids = _index_values(index_rows, "id")
+        entry: dict[str, Any] = {
+            "expectation": r.expectation_config.type,
+            "check": check.name,
+            "column": check.column,
+            "unexpected_count": res.get("unexpected_count"),
+            "sample_ids": ids[:SAMPLE_IDS],
+        }
+        error = _raised(r.exception_info)
+        if error is not None:
+            entry["error"] = error
+        failed.append(entry)
+        if check.quarantine is not None:
+            target, column = check.quarantine
+            flagged.setdefault(target, set()).update(_index_values(index_rows, column))
+    suite_summary = {
+        "success": bool(result.success),
+        "evaluated": len(result.results),
+        "rows": len(df),
+        "seconds": round(time.perf_counter() - started, 3),
+        "failed_expectations": failed,
+    }
+    return suite_summary, flagged
+
+
+def run_quality_gates(
+    store: Store, matter_id: str, settings: Settings, *, run_id: str | None = None
+) -> QualityReport:
+    """Validate the matter's stored rows, save the report, and act per ``settings.quality.on_failure``.
+
+    Never raises for bad data (see :meth:`QualityReport.raise_for_failure`); with
+    ``quality.enabled`` off it returns a successful, disabled report and touches nothing.
+
+    Args:
+        store: an open store.
+        matter_id: the matter to validate.
+        settings: ``quality`` (mode) and ``chunk.size_tokens`` (the token bound) are used.
+        run_id: the store run (:meth:`Store.start_run`) the result belongs to, if any.
+
+    Raises:
+        KeyError: no such matter (or no such run).
+        TransientError: the database could not be read (locked, connection lost).
+        MissingDependencyError: Great Expectations is not installed.
+    """
+    mode = settings.quality.on_failure
+    if not settings.quality.enabled:
+        return QualityReport(True, {}, {}, matter_id, mode, run_id=run_id, enabled=False)
+    started = time.perf_counter()
+    gx = _import_gx()
+    try:
+        with store.engine.connect() as conn, conn.begin():
+            if conn.execute(select(t.matters.c.id).where(t.matters.c.id == matter_id)).first() is None:
+                raise KeyError(f"unknown matter {matter_id}")
+            frames = load_frames(conn, matter_id)
+    except OperationalError as exc:
+        raise TransientError(f"database error on {store.safe_url}: {error_reason(exc, store.url)}") from None
+
+    context = _context(gx)
+    context.data_sources.add_pandas(name="lexprep")
+    all_checks = list(enumerate(checks(settings)))
+    suites: dict[str, dict[str, Any]] = {}
+    failing: dict[str, set[str]] = {}
+    for table in TABLES:
+        summary, flagged = _validate(gx, context, table, frames[table], [ic for ic in all_checks if ic[1].table == table])
+        suites[table] = summary
+        for target, ids in flagged.items():
+            failing.setdefault(target, set()).update(ids)
+    failed_tables = [table for table in TABLES if not suites[table]["success"]]
+    success = not failed_tables
+
+    quarantined: dict[str, list[str]] = {"documents": [], "chunks": [], "mentions": []}
+    if mode == "quarantine":
+        store.clear_quarantine(matter_id)
+        for target in quarantined:
+            ids = sorted(failing.get(target, ()))
+            if ids:
+                store.quarantine(target, ids)
+            quarantined[target] = ids
+    report = QualityReport(
+        success=success,
+        suites=suites,
+        quarantined=quarantined,
+        matter_id=matter_id,
+        on_failure=mode,
+        run_id=run_id,
+        gx_version=str(gx.__version__),
+        failed_tables=failed_tables,
+    )
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.result_id = store.save_quality(matter_id, run_id, report.to_dict())
+    if success:
+        log.info("matter %s: quality gates passed in %.2fs", matter_id, report.seconds)
+    else:
+        log.warning("matter %s: %s (on_failure=%s, %.2fs)", matter_id, report.summary(), mode, report.seconds)
+    return report
+
+
+def quality_rows(report: QualityReport | dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for a Prefect table artifact: one per failed expectation, one per table that passed.
+
+    Each row: ``table``, ``status`` (passed | failed), ``check``, ``expectation``, ``column``,
+    ``unexpected`` (rows failing), ``rows`` (rows validated), ``quarantined`` (rows of that table
+    flagged; for pages and entities, empty), ``sample_ids`` (the first five, comma-separated).
+    """
+    data = report.to_dict() if isinstance(report, QualityReport) else report
+    quarantined = data.get("quarantined") or {}
+    rows: list[dict[str, Any]] = []
+    for table, suite in (data.get("suites") or {}).items():
+        flagged = len(quarantined[table]) if table in quarantined else ""
+        base = {"table": table, "rows": suite.get("rows", ""), "quarantined": flagged}
+        failed = suite.get("failed_expectations") or []
+        if not failed:
+            rows.append({**base, "status": "passed", "check": f"all {suite.get('evaluated', 0)} checks passed",
+                         "expectation": "", "column": "", "unexpected": 0, "sample_ids": ""})
+            continue
+        for f in failed:
+            rows.append({
+                **base,
+                "status": "failed",
+                "check": f.get("check", "") + (f" (error: {f['error']})" if f.get("error") else ""),
+                "expectation": f.get("expectation", ""),
+                "column": f.get("column", ""),
+                "unexpected": f.get("unexpected_count") if f.get("unexpected_count") is not None else "",
+                "sample_ids": ", ".join(f.get("sample_ids", [])[:5]),
+            })
+    order = ["table", "status", "check", "expectation", "column", "unexpected", "rows", "quarantined", "sample_ids"]
+    return [{k: row[k] for k in order} for row in rows]
