@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= sqlite:///demo.db
 
-.PHONY: demo test install system-deps bench clean
+.PHONY: demo test install system-deps bench clean deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,17 @@ bench: install
 
 clean:
 	rm -rf demo_matter demo_out demo.db lexprep.db .pytest_cache
+
+# Set up the Prefect API in PREFECT_API_URL (work pools, tag concurrency and rate limits, block types;
+# idempotent) and deploy prefect.yaml. Deploys every deployment whose entrypoint file exists, except the
+# docker one unless DEPLOY_DOCKER=1 (its build needs a Docker engine and prefect-docker). Run a worker
+# with: $(BIN)/prefect worker start --pool lexprep-local
+DEPLOY_DOCKER ?=
+export LEXPREP_NIGHTLY_S3_PREFIX ?= s3://lexprep-matters/inbox/
+export LEXPREP_NIGHTLY_MATTER ?= nightly
+export LEXPREP_IMAGE ?= lexprep
+deploy: install
+	@test -n "$$PREFECT_API_URL" || { echo "deploy: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
+	$(BIN)/python -m deployments.bootstrap setup
+	names="$$($(BIN)/python -m deployments.bootstrap names $(if $(DEPLOY_DOCKER),--with-docker))" && \
+	  $(BIN)/python -m deployments.cli --no-prompt deploy $$(printf -- '-n %s ' $$names)

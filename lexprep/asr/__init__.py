@@ -125,7 +125,7 @@ _engines_lock = threading.Lock()
 
 
 def _cache_key(settings: Settings) -> str:
-    asr = settings.asr.model_dump(mode="json", exclude={"openai_api_key"})
+    asr = settings.asr.model_dump(mode="json", exclude={"openai_api_key", "engine"})
     secret = settings.asr.openai_api_key.get_secret_value() if settings.asr.openai_api_key else ""
     asr["openai_api_key"] = hashlib.sha256(secret.encode()).hexdigest()
     return f"{settings.asr_engine()}|{sorted(asr.items())!r}"

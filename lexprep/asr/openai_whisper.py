@@ -89,9 +89,9 @@ class OpenAIWhisperEngine:
         self, audio: np.ndarray, *, channel: int | None = None
     ) -> tuple[list[Segment], str | None]:
         """Like :meth:`transcribe`, plus the spoken language (the setting, or whisper's detection)."""
+        model = self._load()  # raises MissingDependencyError before the import below can fail
         import whisper
 
-        model = self._load()
         audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
         duration = audio.shape[0] / SAMPLE_RATE
         if audio.shape[0] == 0:

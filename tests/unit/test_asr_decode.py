@@ -6,6 +6,7 @@ Audio is made here: WAV with the stdlib ``wave`` module, other containers with P
 from __future__ import annotations
 
 import io
+import re
 import wave
 
 import numpy as np
@@ -265,3 +266,19 @@ def test_get_engine_is_cached_and_checks_the_name():
     assert get_engine(settings(engine="openai")) is not get_engine(settings(engine="openai", openai_model="x"))
     with pytest.raises(ConfigurationError, match="unknown ASR engine"):
         get_engine(settings(engine="nope"))
+
+
+@pytest.mark.parametrize(
+    ("module", "engine_name", "extra"),
+    [("faster_whisper", "faster-whisper", "lexprep[asr]"), ("whisper", "openai-whisper", "lexprep[gpu]")],
+)
+def test_missing_engine_package_names_the_extra(monkeypatch, module, engine_name, extra):
+    import sys
+
+    from lexprep.asr import get_engine
+    from lexprep.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, module, None)  # import now raises ImportError
+    engine = get_engine(settings(engine=engine_name, model="/nonexistent/model.pt", device="cpu"))
+    with pytest.raises(MissingDependencyError, match=re.escape(extra)):
+        engine.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32))

@@ -346,7 +346,10 @@ def test_disabled_gate_touches_nothing(store: Store):
 def test_unknown_matter_and_run(store: Store):
     with pytest.raises(KeyError):
         run_quality_gates(store, "0" * 32, settings())
-    matter_id, _ = good_matter(store)
+    matter_id, _, _, _ = build_bad_matter(store)
+    with pytest.raises(KeyError, match="unknown run"):
+        run_quality_gates(store, matter_id, settings("quarantine"), run_id="9" * 32)
+    assert flags(store, t.documents) == flags(store, t.mentions) == set() and saved_results(store) == []
     with pytest.raises(KeyError):
         store.save_quality(matter_id, "9" * 32, {"success": True})
     with pytest.raises(ValueError):
@@ -379,3 +382,16 @@ def test_frames_hold_no_text(store: Store):
     assert docs.loc["failed", "text_chars"] == 0 and docs.loc["failed", "n_chunks"] == 0
     chunks = frames["chunks"]
     assert (chunks["text_len"] == chunks["span"]).all()
+
+
+def test_quarantine_on_each_back_end(store_url: str, tmp_path: Path):
+    """The same gate on SQLite and (marked integration, skipped without server binaries) Postgres."""
+    with Store.open(store_url) as s:
+        matter_id, expected, _, _ = build_bad_matter(s)
+        report = run_quality_gates(s, matter_id, settings("quarantine"))
+        assert {k: set(v) for k, v in report.quarantined.items()} == expected
+        assert flags(s, t.mentions) == expected["mentions"]
+        counts = s.export(matter_id, tmp_path / "out")
+        assert counts["documents.jsonl"] == 7 - len(expected["documents"])
+        frames_docs = report.suites["documents"]
+        assert frames_docs["rows"] == 7 and frames_docs["failed_expectations"][0]["check"] == NO_CHUNK
