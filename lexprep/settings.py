@@ -28,6 +28,14 @@ class PdfSettings(BaseModel):
     min_word_ratio: float = Field(
         0.5, description="share of whitespace tokens that look like words below which the text is garbage"
     )
+    thin_text_chars: int = Field(
+        600, description="a page with fewer non-space characters than this gets the visible-content check"
+    )
+    image_coverage: float = Field(0.5, description="share of a thin-text page covered by images that makes it a scan")
+    header_band: float = Field(0.12, description="top/bottom share of the page height that counts as header/footer")
+    min_body_ink: float = Field(
+        0.001, description="share of dark pixels (36 dpi) in the body of a header-only page above which it needs OCR"
+    )
 
 
 class CleanSettings(BaseModel):

@@ -211,6 +211,7 @@ def test_make_deploy_sets_up_the_api(deployed):
             nightly = await client.read_deployment_by_name("process-matter/nightly-s3")
             assert nightly.parameters["source"].startswith("s3://")
             assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
+            assert nightly.global_concurrency_limit is not None and nightly.global_concurrency_limit.limit == 1
 
     with _api(deployed["api_url"]):
         asyncio.run(check())
@@ -276,7 +277,7 @@ def _flow_run_logs(api_url: str, flow_run_id) -> str:
 
     async def read():
         async with get_client() as client:
-            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200)
+            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200, offset=0)
             return "\n".join(f"{log.level} {log.message}" for log in logs)
 
     try:

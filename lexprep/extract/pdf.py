@@ -1,0 +1,156 @@
+"""PDF text per page with pypdfium2, and the test of whether a page's text layer can be trusted.
+
+A page whose text layer is absent or poor is returned as ``needs_ocr`` with no text. Poor means
+(all thresholds in :class:`lexprep.settings.PdfSettings`):
+
+- fewer than ``min_chars_per_page`` non-space characters, or
+- fewer than ``min_chars_per_square_inch`` non-space characters per square inch of page, or
+- a share of word-like tokens below ``min_word_ratio`` (garbage from a broken font encoding), or
+- a thin layer (fewer than ``thin_text_chars`` characters) over a page whose visible content is mostly
+  not text: images covering at least ``image_coverage`` of the page (a scan with a typed header), or
+  text only in the header/footer band while the body, rendered at 36 dpi, has ink (an image or text
+  drawn as vector outlines: "a lone header over an image").
+
+The characters of a discarded layer are counted in ``meta["discarded_text_layer_chars"]``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from lexprep.errors import CorruptFileError, EncryptedFileError
+from lexprep.models import ExtractedDocument, Page, PageMethod
+from lexprep.settings import PdfSettings, Settings
+
+_WORDLIKE = re.compile(r"[A-Za-z]{2,}|^\d+[.,:;)]?$|^[A-Za-z][.,)]?$|^[(\[]?\d|[§¶$%]")
+
+
+def text_layer_quality(text: str, width_pt: float, height_pt: float, settings: PdfSettings) -> str | None:
+    """None when the text layer is usable, else a short reason why the page needs OCR."""
+    chars = sum(1 for c in text if not c.isspace())
+    if chars < settings.min_chars_per_page:
+        return f"{chars} characters in text layer"
+    area_sq_in = max(width_pt * height_pt / (72.0 * 72.0), 1e-6)
+    if chars / area_sq_in < settings.min_chars_per_square_inch:
+        return f"{chars / area_sq_in:.2f} characters per square inch"
+    tokens = text.split()
+    if tokens:
+        wordlike = sum(1 for t in tokens if _WORDLIKE.search(t))
+        if wordlike / len(tokens) < settings.min_word_ratio:
+            return f"only {wordlike}/{len(tokens)} tokens look like words"
+    return None
+
+
+def _visible_content_reason(page, width: float, height: float, settings: PdfSettings) -> str | None:
+    """Why a thin text layer should not be trusted, or None.
+
+    Either images cover at least ``image_coverage`` of the page, or every text object sits in the
+    top or bottom ``header_band`` of the page (a running header such as an ECF stamp) while the body
+    below it has ink: an image, or text drawn as vector outlines.
+    """
+    image_area = 0.0
+    body_text = False
+    band = settings.header_band * height
+    for obj in page.get_objects(max_depth=3):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            left, bottom, right, top = obj.get_bounds()
+            image_area += max(0.0, right - left) * max(0.0, top - bottom)
+        elif obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            left, bottom, right, top = obj.get_bounds()
+            if bottom < height - band and top > band:
+                body_text = True
+    page_area = max(width * height, 1e-6)
+    if image_area / page_area >= settings.image_coverage:
+        return f"text layer of a page that is {min(image_area / page_area, 1.0):.0%} image"
+    if body_text:
+        return None
+    scale = 36 / 72
+    bitmap = page.render(scale=scale, grayscale=True)
+    try:
+        pixels = bitmap.to_numpy()
+        if pixels.ndim == 3:
+            pixels = pixels[..., 0]
+        rows = pixels.shape[0]
+        cut = int(settings.header_band * rows) + 1
+        body = pixels[cut: rows - cut]
+        ink = float((body < 160).mean()) if body.size else 0.0
+    finally:
+        bitmap.close()
+    if ink > settings.min_body_ink:
+        return "text layer holds only a header or footer over an untexted body"
+    return None
+
+
+def _open(data: bytes) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        message = str(exc)
+        if "password" in message.lower() or "security" in message.lower():
+            raise EncryptedFileError("PDF is password-protected") from exc
+        reason = message.split(":")[-1].strip() or message
+        raise CorruptFileError(f"PDF is damaged or truncated: {reason}") from exc
+
+
+def extract_pdf(data: bytes, settings: Settings) -> ExtractedDocument:
+    """Text per page (1-based numbers) from the PDF's text layer.
+
+    Raises:
+        EncryptedFileError: the PDF needs a password.
+        CorruptFileError: the file is truncated or not a parsable PDF.
+    """
+    pdf = _open(data)
+    pages: list[Page] = []
+    discarded: dict[int, int] = {}
+    meta: dict = {}
+    try:
+        count = len(pdf)
+        if count == 0:
+            raise CorruptFileError("PDF has no pages")
+        try:
+            info = pdf.get_metadata_dict(skip_empty=True)
+            meta = {k.lower(): v for k, v in info.items() if k in ("Title", "Author", "Subject", "Creator", "Producer")}
+        except Exception:
+            meta = {}
+        meta["page_count"] = count
+        for index in range(count):
+            number = index + 1
+            try:
+                page = pdf[index]
+                try:
+                    width, height = page.get_size()
+                    textpage = page.get_textpage()
+                    try:
+                        text = textpage.get_text_range()
+                    finally:
+                        textpage.close()
+                finally:
+                    page.close()
+            except Exception as exc:  # one broken page does not sink the document
+                pages.append(Page(number, PageMethod.needs_ocr.value, "", None, f"page could not be read: {exc}"))
+                continue
+            reason = text_layer_quality(text, width, height, settings.pdf)
+            if reason is None and sum(1 for c in text if not c.isspace()) < settings.pdf.thin_text_chars:
+                try:
+                    page = pdf[index]
+                    try:
+                        reason = _visible_content_reason(page, width, height, settings.pdf)
+                    finally:
+                        page.close()
+                except Exception:
+                    reason = None
+            if reason is None:
+                pages.append(Page(number, PageMethod.text_layer.value, text, 1.0))
+            else:
+                stripped = len(text.strip())
+                if stripped:
+                    discarded[number] = stripped
+                pages.append(Page(number, PageMethod.needs_ocr.value, "", None))
+    finally:
+        pdf.close()
+    if discarded:
+        meta["discarded_text_layer_chars"] = discarded
+    return ExtractedDocument(kind="pdf", pages=pages, meta=meta, title=meta.get("title"))

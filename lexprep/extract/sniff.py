@@ -1,0 +1,155 @@
+"""Decide a file's format from its content, not its extension.
+
+The extension only breaks ties between text-like formats (an e-mail saved as .txt is still e-mail
+when its first lines are RFC 5322 headers).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+#: kinds this module returns
+KINDS = ("empty", "pdf", "docx", "zip", "doc", "msg", "ole", "wpd", "rtf", "eml", "html", "audio", "image", "text", "unknown")
+
+_EMAIL_HEADER = re.compile(
+    rb"^(?:From|To|Cc|Subject|Date|Received|Return-Path|Message-ID|MIME-Version|Delivered-To|X-[\w-]+|Reply-To|Sender|In-Reply-To|References|Content-Type)\s*:",
+    re.I | re.M,
+)
+_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|<title>|<div[\s>]|<p>|<table[\s>]", re.I)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _ole_kind(data: bytes) -> tuple[str, str | None]:
+    try:
+        import olefile
+
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            streams = {"/".join(s) for s in ole.listdir(streams=True, storages=True)}
+    except Exception:
+        return "ole", None
+    if "WordDocument" in streams:
+        return "doc", "application/msword"
+    if any(s.startswith("__substg1.0_") or s.startswith("__properties_version1.0") for s in streams):
+        return "msg", "application/vnd.ms-outlook"
+    if "Workbook" in streams or "Book" in streams:
+        return "ole", "application/vnd.ms-excel"
+    if "PowerPoint Document" in streams:
+        return "ole", "application/vnd.ms-powerpoint"
+    return "ole", None
+
+
+def _zip_kind(data: bytes) -> tuple[str, str | None]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+    except Exception:
+        return "zip", "application/zip"
+    if "word/document.xml" in names:
+        return "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return "zip", "application/zip"
+
+
+def _decode_head(head: bytes) -> bytes | None:
+    """The head as ASCII-compatible bytes (UTF-16 with or without BOM is transcoded), None if binary."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
+        except Exception:
+            return None
+    if len(head) >= 4 and head[1:2] == b"\x00" and head[3:4] == b"\x00" and head[0:1] != b"\x00":
+        return head.decode("utf-16-le", errors="ignore").encode("utf-8", errors="ignore")
+    if len(head) >= 4 and head[0:1] == b"\x00" and head[2:3] == b"\x00" and head[1:2] != b"\x00":
+        return head.decode("utf-16-be", errors="ignore").encode("utf-8", errors="ignore")
+    return head
+
+
+def looks_binary(data: bytes) -> bool:
+    """True when a sample of ``data`` holds NULs or many control bytes (not text in any 8-bit/UTF-8 encoding)."""
+    sample = data[:8192]
+    if not sample:
+        return False
+    if b"\x00" in sample:
+        return True
+    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
+    return control / len(sample) > 0.05
+
+
+def _is_audio(head: bytes) -> str | None:
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head[:4] == b"fLaC":
+        return "audio/flac"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and head[1] not in (0xFF,)):
+        return "audio/mpeg"
+    if head[:4] == b"OggS":
+        return "audio/ogg"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"M4A ", b"M4B ", b"M4P "):
+            return "audio/mp4"
+        return "video/mp4"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "audio/aiff"
+    if head[:4] == b"\x1aE\xdf\xa3":
+        return "video/webm"
+    return None
+
+
+def _is_image(head: bytes) -> str | None:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head.startswith(b"BM") and len(head) > 14:
+        return "image/bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def sniff(data: bytes, file_name: str = "") -> tuple[str, str | None]:
+    """(kind, mime) of ``data``; kind is one of :data:`KINDS`.
+
+    Content decides: magic numbers first (PDF, ZIP/DOCX, OLE2/DOC/MSG, WordPerfect, RTF, audio, image),
+    then text formats (e-mail headers, HTML markers, decodable text). ``file_name`` only breaks ties.
+    """
+    if not data:
+        return "empty", None
+    head = data[:4096]
+    if b"%PDF-" in head[:1024]:
+        return "pdf", "application/pdf"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(data)
+    if head.startswith(_OLE_MAGIC):
+        return _ole_kind(data)
+    if head.startswith(b"\xffWPC"):
+        return "wpd", "application/vnd.wordperfect"
+    if head.startswith(b"{\\rtf"):
+        return "rtf", "application/rtf"
+    image = _is_image(head)
+    if image:
+        return "image", image
+    bom_text = head.startswith((b"\xff\xfe", b"\xfe\xff")) and not looks_binary(
+        head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
+    )
+    audio = None if bom_text else _is_audio(head)
+    if audio:
+        return "audio", audio
+    text_head = _decode_head(head)
+    if text_head is None or (text_head is head and looks_binary(data)):
+        return "unknown", None
+    stripped = text_head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    first_lines = stripped[:2048]
+    header_hits = len(_EMAIL_HEADER.findall(first_lines))
+    name = file_name.lower()
+    if (_EMAIL_HEADER.match(first_lines) and header_hits >= 2) or (name.endswith(".eml") and header_hits >= 1):
+        return "eml", "message/rfc822"
+    if _HTML.search(stripped[:4096]) and (stripped.startswith(b"<") or name.endswith((".htm", ".html"))):
+        return "html", "text/html"
+    return "text", "text/plain"
