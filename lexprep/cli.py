@@ -175,7 +175,10 @@ def run(
     except ConfigurationError as exc:
         _fail(str(exc))
     _quiet_prefect(verbose)
-    from lexprep import progress
+    from lexprep import pipeline, progress
+
+    # NER workers load their model while Prefect starts (the flow then finds the pool warm)
+    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
     from flows.process_matter import process_matter  # imports Prefect
 

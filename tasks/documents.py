@@ -81,12 +81,12 @@ def chunk_task(source: SourceFile, clean: CleanText, settings: Settings) -> list
     return pipeline.chunk_stage(clean, settings)
 
 
-@task(name="extract-mentions", task_run_name="mentions {source.file_name}", tags=["ner"], **STAGE_TASK_OPTIONS)
+@task(name="extract-mentions", task_run_name="mentions {source.file_name}", **STAGE_TASK_OPTIONS)
 def mentions_task(source: SourceFile, chunks: list[Chunk], settings: Settings) -> list[Mention]:
     return pipeline.mentions_stage(chunks, settings)
 
 
-@task(name="store-document", task_run_name="store {source.file_name}", tags=["store"], **STAGE_TASK_OPTIONS)
+@task(name="store-document", task_run_name="store {source.file_name}", **STAGE_TASK_OPTIONS)
 def store_task(source: SourceFile, document_id: str, result: DocumentResult, db: str, fingerprint: str) -> None:
     get_store(db).save_document(document_id, result, PIPELINE_VERSION, fingerprint)
 

@@ -11,13 +11,13 @@ from lexprep.settings import Settings
 from tasks.common import STAGE_TASK_OPTIONS, get_store
 
 
-@task(name="resolve-entities", tags=["resolve"], **STAGE_TASK_OPTIONS)
+@task(name="resolve-entities", **STAGE_TASK_OPTIONS)
 def resolve_entities(matter_id: str, matter: str, db: str, settings: Settings) -> dict[str, int]:
     """Mentions -> canonical entities for the whole matter, with the merge log."""
     return pipeline.resolve_matter(get_store(db), matter_id, matter, settings)
 
 
-@task(name="build-graph", tags=["graph"], **STAGE_TASK_OPTIONS)
+@task(name="build-graph", **STAGE_TASK_OPTIONS)
 def build_graph(matter_id: str, db: str, settings: Settings) -> dict[str, int]:
     """The matter's relationships, rebuilt from the store."""
     return pipeline.graph_matter(get_store(db), matter_id, settings)

@@ -128,10 +128,18 @@ class MentionPool:
                 self._executor = None
         executor.shutdown(wait=False, cancel_futures=True)
 
-    def start(self) -> MentionPool:
-        """Start the workers now (and wait until the model is loaded) rather than on first use."""
+    def start(self, wait: bool = True) -> MentionPool:
+        """Start every worker now (each loads the model) rather than on first use.
+
+        With ``wait=False`` the workers load in the background while the caller goes on (e.g. while
+        Prefect starts); errors then surface on the first :meth:`extract`.
+        """
         if self.workers:
-            self.extract([Chunk(0, "Warm-up text.", 0, 13, None, None, 2)])
+            executor = self._get_executor()
+            futures = [executor.submit(_work, ["Warm-up text."]) for _ in range(self.workers)]
+            if wait:
+                for future in futures:
+                    future.result()
         return self
 
     def extract(self, chunks: list[Chunk]) -> list[Mention]:

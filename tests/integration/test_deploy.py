@@ -218,9 +218,10 @@ def test_make_deploy_sets_up_the_api(deployed):
 
 
 def test_block_round_trip_keeps_secrets_secret(deployed):
-    from blocks import LexprepDatabase, LexprepSettingsBlock, OpenAICredentials
+    from blocks import BLOCK_TYPES, LexprepDatabase, LexprepSettingsBlock, OpenAICredentials, register_all
 
     with _api(deployed["api_url"]):
+        assert register_all() == [b.get_block_type_slug() for b in BLOCK_TYPES]  # idempotent, sync
         LexprepSettingsBlock(
             profile="cloud",
             overrides={"chunk": {"size_tokens": 256}},
