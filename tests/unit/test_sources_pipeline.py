@@ -40,7 +40,7 @@ def test_list_sources_single_file_and_missing(tmp_path):
 
 def test_describe_hashes_content_and_sniffs():
     src = describe("mem://x", "x.bin", b"%PDF-1.7\n...")
-    assert src.kind == "pdf" and src.size == 11 and len(src.sha256) == 64
+    assert src.kind == "pdf" and src.size == 12 and len(src.sha256) == 64
     assert describe("mem://y", "y.pdf", b"").kind == "empty"
 
 
