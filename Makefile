@@ -10,11 +10,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test,demo]"
+# the default (local) profile and the demo's PDF writer
+$(VENV)/.installed-local: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[local,demo]"
 	touch $@
 
-install: $(VENV)/.installed
+# everything the tests exercise (cloud clients, Postgres, S3, the tiny torch models)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed-local
 
 # Optional converters for legacy formats (.doc: antiword, WordPerfect: wpd2text). Without them those
 # files are recorded `unsupported`, naming the tool. Needs root (or sudo).
@@ -24,16 +30,16 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq antiword libwpd-tools >/dev/null; \
 	else echo "no apt-get: install antiword and libwpd-tools (wpd2text) yourself"; fi
 
-demo: install
+demo: $(VENV)/.installed-local
 	rm -rf demo_matter demo_out demo.db
 	$(BIN)/lexprep demo-matter demo_matter
 	$(BIN)/lexprep run demo_matter --matter demo --db $(DEMO_DB)
 	$(BIN)/lexprep export --matter demo --db $(DEMO_DB) --out demo_out
 
-test: install
+test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: $(VENV)/.installed-local
 	$(BIN)/python bench/bench_born_digital.py
 
 clean:

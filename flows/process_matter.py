@@ -13,7 +13,7 @@ from lexprep import progress
 from lexprep.models import DocStatus
 from tasks.common import get_store, load_settings
 from tasks.documents import DocumentOutcome, discover_sources, process_document
-from tasks.matter import build_graph, matter_status, publish_summary, resolve_entities
+from tasks.matter import build_graph, matter_status, publish_summary, quality_gates, resolve_entities
 
 log = logging.getLogger("lexprep.flows")
 
@@ -97,6 +97,13 @@ def process_matter(
     phases["graph"] = time.perf_counter() - t0
     stage_seconds["graph"] = phases["graph"]
 
+    t0 = time.perf_counter()
+    quality = None
+    if settings.quality.enabled:
+        progress.emit("matter", stage="quality")
+        quality = quality_gates(matter_id, run_id, url, settings)
+        phases["quality"] = time.perf_counter() - t0
+
     status = matter_status(matter_id, url)
     summary = {
         "matter": matter,
@@ -112,6 +119,10 @@ def process_matter(
         ],
         "resolution": resolved,
         "graph": graph,
+        "quality": None if quality is None else {
+            "success": quality["success"], "quarantined": {k: len(v) for k, v in quality["quarantined"].items()},
+            "failed_tables": quality.get("failed_tables", []),
+        },
         "stage_seconds": stage_seconds,
         "phase_seconds": phases,
         "flow_started_at": started_at,

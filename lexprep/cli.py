@@ -5,7 +5,8 @@ ephemeral Prefect server unless PREFECT_API_URL points at one); ``status`` print
 ``export`` writes the RAG-ready JSONL files; ``demo-matter`` writes a small demo matter.
 
 Exit codes: 0 when the run completed (per-file failures are recorded, not fatal); 2 when it could
-not proceed (bad arguments, unreachable database, missing source); 1 for an unexpected error.
+not proceed (bad arguments, unreachable database, missing source); 3 when a data-quality gate failed
+with ``quality.on_failure=fail``; 1 for an unexpected error.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def _quiet_prefect(verbose: bool) -> None:
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _preload_quality() -> None:
+    try:
+        from lexprep.quality import _import_gx
+
+        _import_gx()
+    except Exception:  # the gate itself reports a missing dependency
+        pass
 
 
 class _ProgressView:
@@ -177,8 +187,11 @@ def run(
     _quiet_prefect(verbose)
     from lexprep import pipeline, progress
 
-    # NER workers load their model while Prefect starts (the flow then finds the pool warm)
-    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+    # NER workers load their model, and Great Expectations is imported, while Prefect starts
+    settings = _settings(profile, db)
+    pipeline.mention_pool(settings.ner).start(wait=False)
+    if settings.quality.enabled:
+        threading.Thread(target=_preload_quality, name="preload-gx", daemon=True).start()
 
     from flows.process_matter import process_matter  # imports Prefect
 
@@ -192,7 +205,9 @@ def run(
         else:
             summary = process_matter(path, matter, db=db, profile=profile, retry_failed=retry_failed)
     except LexprepError as exc:
-        _fail(str(exc))
+        from lexprep.quality import QualityGateError
+
+        _fail(str(exc), code=3 if isinstance(exc, QualityGateError) else 2)
     finally:
         unsubscribe()
     flow_wall = time.perf_counter() - t_flow

@@ -34,6 +34,8 @@ class DocStatus(str, enum.Enum):
 
     pending = "pending"
     extracting = "extracting"
+    ocr = "ocr"
+    transcribing = "transcribing"
     cleaning = "cleaning"
     chunking = "chunking"
     extracting_mentions = "extracting_mentions"
@@ -43,6 +45,8 @@ class DocStatus(str, enum.Enum):
     needs_ocr = "needs_ocr"
     #: a recording, waiting for a transcription engine
     needs_transcription = "needs_transcription"
+    #: processed, but one or more pages failed (their errors are on the pages)
+    partial = "partial"
     failed = "failed"
     unsupported = "unsupported"
 
@@ -52,7 +56,8 @@ class DocStatus(str, enum.Enum):
 
 
 TERMINAL_STATUSES = frozenset(
-    {DocStatus.done, DocStatus.needs_ocr, DocStatus.needs_transcription, DocStatus.failed, DocStatus.unsupported}
+    {DocStatus.done, DocStatus.needs_ocr, DocStatus.needs_transcription, DocStatus.partial, DocStatus.failed,
+     DocStatus.unsupported}
 )
 
 
@@ -63,6 +68,10 @@ class PageMethod(str, enum.Enum):
     native = "native"  # parsed from the file's own structure (DOCX, HTML, e-mail, plain text)
     converter = "converter"  # an external converter (antiword, wpd2text, LibreOffice)
     needs_ocr = "needs_ocr"  # no usable text layer: waits for OCR
+    tesseract = "tesseract"  # OCR engines: the page's text came from this engine
+    rapidocr = "rapidocr"
+    mistral = "mistral"
+    qwen2_vl = "qwen2-vl"
 
 
 class Label(str, enum.Enum):
@@ -127,6 +136,8 @@ class Page:
         text: raw extracted text ('' when the page needs OCR).
         confidence: 0..1; 1.0 for a text layer or native parse, None when there is no text yet.
         error: a one-line reason when this page alone failed.
+        dpi: the render resolution (dots per inch) of an OCRed page.
+        attempts: the OCR escalation record, ``[{"engine", "confidence", "error"}]`` in order tried.
     """
 
     number: int
@@ -134,6 +145,8 @@ class Page:
     text: str
     confidence: float | None = 1.0
     error: str | None = None
+    dpi: int | None = None
+    attempts: list[dict] | None = None
 
 
 @dataclass(slots=True)
@@ -182,6 +195,8 @@ class ExtractedDocument:
     attachments: list[Attachment] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     title: str | None = None
+    #: a recording's transcript (empty for paper)
+    segments: list[Segment] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -194,11 +209,25 @@ class PageSpan:
 
 
 @dataclass(slots=True)
+class SegmentSpan:
+    """Where a transcript segment sits in the cleaned text, with its time range (seconds) and speaker."""
+
+    index: int
+    char_start: int
+    char_end: int
+    start_s: float
+    end_s: float
+    speaker: str | None
+
+
+@dataclass(slots=True)
 class CleanText:
-    """A document's cleaned text and the map from cleaned offsets back to pages."""
+    """A document's cleaned text and the map from cleaned offsets back to pages (or, for a
+    recording, to transcript segments)."""
 
     text: str
     page_spans: list[PageSpan]
+    segment_spans: list[SegmentSpan] = field(default_factory=list)
 
     def page_at(self, offset: int) -> int | None:
         """The page number holding cleaned offset ``offset`` (the nearest earlier page in a gap)."""
@@ -232,6 +261,10 @@ class Chunk:
     page_start: int | None
     page_end: int | None
     token_count: int
+    #: a recording's chunk: time range (seconds) and the speakers heard in it, in order of first turn
+    start_s: float | None = None
+    end_s: float | None = None
+    speakers: list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -321,3 +354,5 @@ class DocumentResult:
     chunks: list[Chunk] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the cost ledger: ocr_pages {engine: n}, audio_seconds, api_tokens_in/out, estimated_cost_usd
+    costs: dict[str, Any] = field(default_factory=dict)

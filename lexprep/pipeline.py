@@ -35,8 +35,9 @@ from lexprep.models import (
 from lexprep.settings import ChunkSettings, NerSettings, Settings
 from lexprep.sources import describe
 from lexprep.text import categorize, chunk_text, clean_pages, make_token_counter
+from lexprep.text.transcript import annotate_chunks, transcript_text
 
-STAGES = ("read", "extract", "clean", "categorize", "chunk", "mentions", "store", "resolve", "graph")
+STAGES = ("read", "extract", "ocr", "transcribe", "clean", "categorize", "chunk", "mentions", "store", "resolve", "graph")
 
 
 @contextmanager
@@ -57,8 +58,98 @@ def extract_stage(source: SourceFile, data: bytes, settings: Settings) -> Extrac
     return extract(data, source.file_name, source.kind, settings)
 
 
+def needs_ocr_pages(extracted: ExtractedDocument) -> list[int]:
+    """Numbers of the pages that wait for OCR."""
+    return [p.number for p in extracted.pages if p.method == PageMethod.needs_ocr.value]
+
+
+def ocr_stage(source: SourceFile, data: bytes, extracted: ExtractedDocument, settings: Settings) -> ExtractedDocument:
+    """OCR every ``needs_ocr`` page of a PDF or image, in worker processes (lexprep.ocr.runner).
+
+    Each OCRed page gets the engine as its method, a confidence, its render dpi and the escalation
+    record; a page that fails keeps ``needs_ocr`` with its error (the document becomes ``partial``).
+    ``extracted`` is changed in place and returned; ``meta["ocr_pages"]`` counts pages per engine.
+
+    Raises:
+        MissingDependencyError: the OCR engine is not installed (the document then waits as needs_ocr).
+    """
+    numbers = needs_ocr_pages(extracted)
+    if not numbers:
+        return extracted
+    from lexprep.ocr.runner import ocr_pages
+
+    kind = "image" if extracted.kind == "image" else "pdf"
+    outcomes = {o.number: o for o in ocr_pages(data, kind, numbers, settings)}
+    per_engine: dict[str, int] = {}
+    for page in extracted.pages:
+        outcome = outcomes.get(page.number)
+        if outcome is None:
+            continue
+        page.attempts = [
+            {"engine": a[0], "confidence": a[1], **({"error": a[2]} if len(a) > 2 and a[2] else {})}
+            for a in outcome.attempts
+        ]
+        for attempt in outcome.attempts:
+            if not (len(attempt) > 2 and attempt[2]):
+                per_engine[attempt[0]] = per_engine.get(attempt[0], 0) + 1
+        page.dpi = outcome.dpi
+        if outcome.error and not outcome.text:
+            page.error = outcome.error
+            continue
+        page.method, page.text, page.confidence = outcome.method, outcome.text, outcome.confidence
+        page.error = None
+    extracted.meta["ocr_pages"] = per_engine
+    return extracted
+
+
+def transcribe_stage(source: SourceFile, data: bytes, extracted: ExtractedDocument, settings: Settings) -> ExtractedDocument:
+    """Transcribe a recording (lexprep.asr): segments with seconds, speaker and confidence.
+
+    ``extracted`` gets the segments and ``meta`` {engine, model, language, duration_s, channels,
+    audio_seconds, real_time_factor}; it is changed in place and returned.
+
+    Raises:
+        EmptyFileError, CorruptFileError: no audio or undecodable. MissingDependencyError: no engine.
+    """
+    from lexprep.asr import transcribe_recording
+
+    transcript = transcribe_recording(data, source.file_name, settings)
+    extracted.segments = transcript.segments
+    extracted.meta.update(
+        engine=transcript.engine,
+        model=transcript.model,
+        language=transcript.language,
+        duration_s=round(transcript.duration_s, 3),
+        channels=transcript.channels,
+        audio_seconds=round(transcript.audio_seconds, 3),
+        real_time_factor=round(transcript.real_time_factor, 4),
+    )
+    extracted.meta.pop("needs_transcription", None)
+    return extracted
+
+
+def cost_ledger(extracted: ExtractedDocument, settings: Settings) -> dict:
+    """The document's costs: pages per OCR engine, audio seconds, API tokens and an estimate in USD
+    from ``settings.costs`` prices."""
+    ocr_pages = dict(extracted.meta.get("ocr_pages") or {})
+    audio_seconds = float(extracted.meta.get("audio_seconds") or 0.0) if extracted.segments else 0.0
+    asr_engine = extracted.meta.get("engine") if extracted.segments else None
+    usd = sum(n * settings.costs.ocr_per_page.get(engine, 0.0) for engine, n in ocr_pages.items())
+    if asr_engine:
+        usd += audio_seconds / 60.0 * settings.costs.asr_per_minute.get(asr_engine, 0.0)
+    return {
+        "ocr_pages": ocr_pages,
+        "audio_seconds": round(audio_seconds, 3),
+        "api_tokens_in": int(extracted.meta.get("api_tokens_in") or 0),
+        "api_tokens_out": int(extracted.meta.get("api_tokens_out") or 0),
+        "estimated_cost_usd": round(usd, 6),
+    }
+
+
 def clean_stage(extracted: ExtractedDocument, settings: Settings) -> CleanText:
-    """Cleaned text with its page map."""
+    """Cleaned text with its page map (or, for a recording, its segment map)."""
+    if extracted.segments:
+        return transcript_text(extracted.segments)
     return clean_pages(extracted.pages, settings.clean)
 
 
@@ -75,7 +166,8 @@ def _token_counter(chunk_settings_json: str) -> Callable[[str], int]:
 def chunk_stage(clean: CleanText, settings: Settings) -> list[Chunk]:
     """Token-bounded chunks with character spans and page ranges."""
     counter = _token_counter(settings.chunk.model_dump_json())
-    return chunk_text(clean, settings.chunk, counter)
+    chunks = chunk_text(clean, settings.chunk, counter)
+    return annotate_chunks(chunks, clean) if clean.segment_spans else chunks
 
 
 _pools: dict[str, object] = {}
@@ -111,9 +203,12 @@ def mentions_stage(chunks: list[Chunk], settings: Settings) -> list[Mention]:
 
 
 def final_status(source: SourceFile, extracted: ExtractedDocument) -> str:
-    """``needs_transcription`` for recordings, ``needs_ocr`` when any page waits for OCR, else ``done``."""
-    if extracted.kind == "audio" or source.kind == "audio":
+    """``needs_transcription`` for a recording not transcribed yet; ``partial`` when a page failed;
+    ``needs_ocr`` when pages still wait for OCR; else ``done``."""
+    if (extracted.kind == "audio" or source.kind == "audio") and extracted.meta.get("needs_transcription"):
         return DocStatus.needs_transcription.value
+    if any(p.error for p in extracted.pages):
+        return DocStatus.partial.value
     if any(p.method == PageMethod.needs_ocr.value for p in extracted.pages):
         return DocStatus.needs_ocr.value
     return DocStatus.done.value
@@ -148,6 +243,11 @@ def run_document(source: SourceFile, data: bytes, settings: Settings) -> Documen
     try:
         with timed(timings, "extract"):
             extracted = extract_stage(source, data, settings)
+        with timed(timings, "ocr"):
+            extracted = ocr_stage(source, data, extracted, settings)
+        if extracted.kind == "audio":
+            with timed(timings, "transcribe"):
+                extracted = transcribe_stage(source, data, extracted, settings)
         with timed(timings, "clean"):
             clean = clean_stage(extracted, settings)
         with timed(timings, "categorize"):
@@ -167,6 +267,7 @@ def run_document(source: SourceFile, data: bytes, settings: Settings) -> Documen
         chunks=chunks,
         mentions=mentions,
         timings=timings,
+        costs=cost_ledger(extracted, settings),
     )
 
 
@@ -178,7 +279,8 @@ def needs_processing(info, settings: Settings, retry_failed: bool = False) -> bo
 
     ``info`` is the store's DocumentInfo or None. A document is skipped when it reached a terminal
     status with the same pipeline version and settings fingerprint; failed and unsupported documents
-    are retried only with ``retry_failed``.
+    are retried only with ``retry_failed``. Documents waiting for OCR or transcription (an engine was
+    missing) are tried again on every run.
     """
     if info is None:
         return True
@@ -186,7 +288,7 @@ def needs_processing(info, settings: Settings, retry_failed: bool = False) -> bo
         return True
     if info.status in (DocStatus.failed.value, DocStatus.unsupported.value):
         return retry_failed
-    return info.status not in {s.value for s in (DocStatus.done, DocStatus.needs_ocr, DocStatus.needs_transcription)}
+    return info.status not in {s.value for s in (DocStatus.done, DocStatus.partial)}
 
 
 def resolve_matter(store, matter_id: str, matter: str, settings: Settings) -> dict[str, int]:

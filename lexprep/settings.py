@@ -168,6 +168,36 @@ class QualitySettings(BaseModel):
     )
 
 
+class CostSettings(BaseModel):
+    """Prices for the cost ledger (USD). Local engines cost nothing but machine time.
+
+    Defaults are list prices as published by the vendors in 2025 (Mistral OCR: $1 per 1,000 pages;
+    OpenAI whisper-1: $0.006 per minute); set your own contract prices here.
+    """
+
+    ocr_per_page: dict[str, float] = Field(
+        default_factory=lambda: {"tesseract": 0.0, "rapidocr": 0.0, "qwen2-vl": 0.0, "mistral": 0.001},
+        description="USD per OCRed page, by engine",
+    )
+    asr_per_minute: dict[str, float] = Field(
+        default_factory=lambda: {"faster-whisper": 0.0, "openai-whisper": 0.0, "openai": 0.006},
+        description="USD per minute of audio, by engine",
+    )
+
+
+class StageDeployments(BaseModel):
+    """Prefect deployments that run a stage on another work pool (e.g. GPU EC2 workers).
+
+    When set, process_matter sends the stage there with ``run_deployment`` and waits; when None the
+    stage runs in the flow's own process. The stage flows need a result storage both sides can read
+    (PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK, e.g. an S3 bucket) and sources both can read (s3://).
+    """
+
+    ocr: str | None = Field(None, description="deployment for OCR, e.g. 'ocr-document/gpu'")
+    transcribe: str | None = Field(None, description="deployment for transcription, e.g. 'transcribe-recording/gpu'")
+    timeout_s: float = Field(3600.0, description="how long process_matter waits for a stage run (seconds)")
+
+
 class Settings(BaseSettings):
     """All of lexprep's settings. Profiles: local (default, offline), cloud, gpu."""
 
@@ -184,6 +214,8 @@ class Settings(BaseSettings):
     graph: GraphSettings = Field(default_factory=GraphSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
+    costs: CostSettings = Field(default_factory=CostSettings)
+    deployments: StageDeployments = Field(default_factory=StageDeployments)
     quality: QualitySettings = Field(default_factory=QualitySettings)
 
     def ocr_engine(self) -> str:
@@ -204,4 +236,8 @@ class Settings(BaseSettings):
         """
         relevant = self.model_dump(include={"pdf", "clean", "chunk"}, mode="json")
         relevant["ner"] = self.ner.model_dump(include={"spacy_model", "citations"}, mode="json")
+        relevant["ocr"] = [self.ocr_engine(), *self.ocr.escalation, self.ocr.escalate_below, self.ocr.dpi,
+                           self.ocr.use_embedded_resolution, self.ocr.tesseract_lang, self.ocr.tesseract_psm]
+        relevant["asr"] = [self.asr_engine(), self.asr.model, self.asr.language, self.asr.split_stereo,
+                           self.asr.diarization]
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

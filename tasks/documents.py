@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 import threading
 
 from lexprep import PIPELINE_VERSION, pipeline, progress
-from lexprep.errors import InputError
+from lexprep.errors import InputError, MissingDependencyError
 from lexprep.models import (
     CategoryResult,
     Chunk,
@@ -64,6 +64,31 @@ def read_source(ref: SourceRef) -> tuple[SourceFile, bytes]:
 @task(name="extract", task_run_name="extract {source.file_name}", **STAGE_TASK_OPTIONS)
 def extract_task(source: SourceFile, data: bytes, settings: Settings) -> ExtractedDocument:
     return pipeline.extract_stage(source, data, settings)
+
+
+@task(name="ocr", task_run_name="ocr {source.file_name}", **STAGE_TASK_OPTIONS)
+def ocr_task(source: SourceFile, data: bytes, extracted: ExtractedDocument, settings: Settings) -> ExtractedDocument:
+    """OCR the pages that need it: in this process's worker pool, or on the OCR stage deployment."""
+    if settings.deployments.ocr:
+        from tasks.stages import ocr_on_deployment
+
+        return ocr_on_deployment(source, data, extracted, settings)
+    return pipeline.ocr_stage(source, data, extracted, settings)
+
+
+@task(name="transcribe", task_run_name="transcribe {source.file_name}", **STAGE_TASK_OPTIONS)
+def transcribe_task(source: SourceFile, data: bytes, extracted: ExtractedDocument, settings: Settings) -> ExtractedDocument:
+    """Transcribe a recording: in this process, or on the transcription stage deployment."""
+    if settings.deployments.transcribe:
+        from tasks.stages import transcribe_on_deployment
+
+        return transcribe_on_deployment(source, data, extracted, settings)
+    return pipeline.transcribe_stage(source, data, extracted, settings)
+
+
+def _api_tags(engine: str) -> list[str]:
+    """Tag-based concurrency limits for the API engines (``make deploy`` creates them)."""
+    return [engine] if engine in ("mistral", "openai") else []
 
 
 @task(name="clean", task_run_name="clean {source.file_name}", **STAGE_TASK_OPTIONS)
@@ -156,11 +181,28 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         progress.emit("document", source.file_name, info.status, final=True)
         return DocumentOutcome(document_id, source.file_name, source.sha256, info.status, None, True, 0, 0, 0, timings)
     children: list[tuple[SourceFile, bytes]] = []
+    missing: str | None = None
     try:
         advance(document_id, DocStatus.extracting)
         with pipeline.timed(timings, "extract"):
             extracted = extract_task(source, data, settings)
         children = pipeline.attachment_sources(source, extracted)
+        if pipeline.needs_ocr_pages(extracted):
+            advance(document_id, DocStatus.ocr)
+            with pipeline.timed(timings, "ocr"):
+                try:
+                    extracted = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))(
+                        source, data, extracted, settings)
+                except MissingDependencyError as exc:  # the pages wait for an engine; the rest goes on
+                    missing = str(exc)
+        if extracted.kind == "audio":
+            advance(document_id, DocStatus.transcribing)
+            with pipeline.timed(timings, "transcribe"):
+                try:
+                    extracted = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))(
+                        source, data, extracted, settings)
+                except MissingDependencyError as exc:
+                    missing = str(exc)
         advance(document_id, DocStatus.cleaning)
         with pipeline.timed(timings, "clean"):
             clean = clean_task(source, extracted, settings)
@@ -181,6 +223,8 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
             chunks=chunks,
             mentions=mentions,
             timings=timings,
+            error=missing,
+            costs=pipeline.cost_ledger(extracted, settings),
         )
     except InputError as exc:
         result = pipeline.failure(source, exc, timings)

@@ -23,6 +23,26 @@ def build_graph(matter_id: str, db: str, settings: Settings) -> dict[str, int]:
     return pipeline.graph_matter(get_store(db), matter_id, settings)
 
 
+@task(name="quality-gates", **STAGE_TASK_OPTIONS)
+def quality_gates(matter_id: str, run_id: str, db: str, settings: Settings) -> dict:
+    """Great Expectations suites over the matter's rows; results to the store and a table artifact.
+
+    Returns the report as a dict. Raises QualityGateError when ``quality.on_failure`` is ``fail`` and
+    a check failed (the run then fails, after the report is saved).
+    """
+    from lexprep.quality import quality_rows, run_quality_gates
+
+    report = run_quality_gates(get_store(db), matter_id, settings, run_id=run_id)
+    if report.enabled:
+        create_table_artifact(
+            table=quality_rows(report) or [{"table": "all", "status": "passed"}],
+            key="lexprep-quality",
+            description=report.summary(),
+        )
+    report.raise_for_failure()
+    return report.to_dict()
+
+
 @task(name="matter-status", **STAGE_TASK_OPTIONS)
 def matter_status(matter_id: str, db: str) -> dict:
     """The store's counts for the matter (see Store.status)."""

@@ -415,9 +415,16 @@ class Store:
     ) -> None:
         """Store everything derived from one document, replacing what an earlier run stored.
 
-        In one transaction: delete the document's pages, chunks and mentions; insert the new ones
-        (executemany batches on SQLite, ``COPY`` on Postgres); update the document row (status, error, kind, mime, size, category,
-        category_reason, title, meta, cleaned text, pipeline_version, settings_fingerprint).
+        In one transaction: delete the document's pages, transcript segments, chunks and mentions; insert
+        the new ones (executemany batches on SQLite, ``COPY`` on Postgres); update the document row
+        (status, error, kind, mime, size, category, category_reason, title, meta, cleaned text, costs,
+        pipeline_version, settings_fingerprint).
+
+        Pages keep their OCR record (``dpi``, ``attempts``); chunks their time range and speakers
+        (``start_s``, ``end_s``, ``speakers``); a segment is stored at its position in
+        ``extracted.segments`` (``idx``) with its span in the cleaned text from the
+        ``clean.segment_spans`` entry of the same index (None when there is none). JSON values
+        (attempts, speakers, costs) are stored JSON-safe (non-JSON values as strings, NaN as null).
         Entity links of the document's mentions are gone until the matter is resolved again.
         Mentions with the same id (same chunk, span and label from two extractors) are stored once
         (the first wins).
@@ -441,6 +448,26 @@ class Store:
                     "error": _text(page.error),
                     "char_start": span.char_start if span else None,
                     "char_end": span.char_end if span else None,
+                    "dpi": int(page.dpi) if page.dpi is not None else None,
+                    "attempts": _json_safe(page.attempts),
+                }
+            )
+        segment_spans = {sp.index: sp for sp in clean.segment_spans} if clean is not None else {}
+        segment_rows = []
+        for idx, seg in enumerate(extracted.segments if extracted is not None else []):
+            sspan = segment_spans.get(idx)
+            segment_rows.append(
+                {
+                    "document_id": document_id,
+                    "idx": idx,
+                    "start_s": _float(seg.start_s) or 0.0,
+                    "end_s": _float(seg.end_s) or 0.0,
+                    "text": _text(seg.text) or "",
+                    "speaker": _text(seg.speaker),
+                    "confidence": _float(seg.confidence),
+                    "channel": int(seg.channel) if seg.channel is not None else None,
+                    "char_start": sspan.char_start if sspan else None,
+                    "char_end": sspan.char_end if sspan else None,
                 }
             )
         chunk_ids: dict[int, str] = {}
@@ -459,6 +486,9 @@ class Store:
                     "page_start": c.page_start,
                     "page_end": c.page_end,
                     "token_count": c.token_count,
+                    "start_s": _float(c.start_s),
+                    "end_s": _float(c.end_s),
+                    "speakers": _json_safe(list(c.speakers)) if c.speakers is not None else None,
                 }
             )
         mention_rows: dict[str, dict[str, Any]] = {}
@@ -501,6 +531,7 @@ class Store:
             "title": _text(extracted.title) if extracted is not None else None,
             "meta": _json_safe(extracted.meta) if extracted is not None else None,
             "text": _text(clean.text) if clean is not None else None,
+            "costs": _json_safe(result.costs) if result.costs else None,
             "pipeline_version": pipeline_version,
             "settings_fingerprint": fingerprint,
             "updated_at": t.utcnow(),
@@ -518,17 +549,19 @@ class Store:
             s.execute(delete(t.mentions).where(t.mentions.c.document_id == document_id))
             s.execute(delete(t.chunks).where(t.chunks.c.document_id == document_id))
             s.execute(delete(t.pages).where(t.pages.c.document_id == document_id))
+            s.execute(delete(t.segments).where(t.segments.c.document_id == document_id))
             for row in chunk_rows:
                 row["matter_id"] = matter_id
             for row in mention_rows.values():
                 row["matter_id"] = matter_id
             self._insert_many(s, t.pages, page_rows)
+            self._insert_many(s, t.segments, segment_rows)
             self._insert_many(s, t.chunks, chunk_rows)
             self._insert_many(s, t.mentions, list(mention_rows.values()))
             s.execute(update(t.documents).where(d.id == document_id).values(**doc_values))
         log.debug(
-            "saved document %s: %d pages, %d chunks, %d mentions",
-            document_id, len(page_rows), len(chunk_rows), len(mention_rows),
+            "saved document %s: %d pages, %d segments, %d chunks, %d mentions",
+            document_id, len(page_rows), len(segment_rows), len(chunk_rows), len(mention_rows),
         )
 
     def _insert_many(self, session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -839,8 +872,15 @@ class Store:
             ``{"matter": name, "matter_id", "documents": n, "documents_by_status": {status: n},
             "pages", "pages_by_method", "chunks", "mentions", "mentions_by_label", "entities",
             "entities_by_label", "relationships", "relationships_by_type", "categories":
-            {category: n} (documents with a category), "last_run": {id, started_at, finished_at}
-            or None}``. The full summary of a run is in the ``runs`` table.
+            {category: n} (documents with a category), "segments": n, "audio_seconds": x, "costs":
+            {"ocr_pages": {engine: n}, "audio_seconds", "api_tokens_in", "api_tokens_out",
+            "estimated_cost_usd"}, "last_run": {id, started_at, finished_at} or None}``. The full
+            summary of a run is in the ``runs`` table.
+
+            ``costs`` is the sum of the documents' cost ledgers (``documents.costs``, read in Python
+            so that it works alike on SQLite and Postgres JSON; other numeric keys of a ledger are
+            summed too); ``audio_seconds`` is ``costs["audio_seconds"]``, i.e. the ledgers' audio
+            seconds (what was transcribed), not the segments' time ranges.
 
         Raises:
             KeyError: no such matter.
@@ -864,6 +904,17 @@ class Store:
             entities_by_label = grouped(s, e.label, e.matter_id == matter_id)
             by_type = grouped(s, r.type, r.matter_id == matter_id)
             categories = grouped(s, d.category, d.matter_id == matter_id, d.category.is_not(None))
+            n_segments = s.execute(
+                select(func.count()).select_from(t.segments.join(t.documents, t.segments.c.document_id == d.id))
+                .where(d.matter_id == matter_id)
+            ).scalar_one()
+            costs = _sum_costs(
+                s.execute(
+                    select(d.costs)
+                    .where(d.matter_id == matter_id, d.costs.is_not(None))
+                    .execution_options(yield_per=EXPORT_YIELD_PER)
+                ).scalars()
+            )
             run = s.execute(
                 select(t.runs).where(t.runs.c.matter_id == matter_id).order_by(t.runs.c.started_at.desc()).limit(1)
             ).first()
@@ -882,6 +933,9 @@ class Store:
             "relationships": sum(by_type.values()),
             "relationships_by_type": by_type,
             "categories": categories,
+            "segments": n_segments,
+            "audio_seconds": costs["audio_seconds"],
+            "costs": costs,
             "last_run": None
             if run is None
             else {
@@ -904,10 +958,13 @@ class Store:
         beside its final name and renamed into place when complete:
 
         - ``documents.jsonl``: id, parent_id, source_uri, file_name, sha256, size, kind, mime, status,
-          error, category, category_reason, title, meta, pipeline_version, pages: [{number, method,
-          confidence, text, error, char_start, char_end}], segments: [] (recordings come later)
+          error, category, category_reason, title, meta, pipeline_version, costs (the cost ledger or
+          null), pages: [{number, method, confidence, text, error, char_start, char_end, dpi,
+          attempts}], segments: [{index, start_s, end_s, text, speaker, confidence, channel,
+          char_start, char_end}] (a recording's transcript, else [])
         - ``chunks.jsonl``: id, document_id, chunk_index, text, char_start, char_end, page_start,
-          page_end, token_count, mentions: [{id, label, text, start, end, entity_id}]
+          page_end, token_count, start_s, end_s, speakers (null unless a recording's),
+          mentions: [{id, label, text, start, end, entity_id}]
         - ``entities.jsonl``: id, label, name, aliases, mention_count
         - ``relationships.jsonl``: id, source, source_kind, target, target_kind, type, weight,
           evidence_chunk (a chunk id or null)
@@ -939,24 +996,36 @@ class Store:
         return conn.execute(query.execution_options(yield_per=EXPORT_YIELD_PER))
 
     def _export_documents(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
-        d, p = t.documents.c, t.pages.c
+        d, p, sg = t.documents.c, t.pages.c, t.segments.c
         docs = self._stream(
             conn,
             select(
                 d.id, d.parent_id, d.source_uri, d.file_name, d.sha256, d.size, d.kind, d.mime, d.status, d.error,
-                d.category, d.category_reason, d.title, d.meta, d.pipeline_version,
+                d.category, d.category_reason, d.title, d.meta, d.pipeline_version, d.costs,
             )
             .where(d.matter_id == matter_id, d.quarantined.is_(False))
             .order_by(d.id),
         )
         pages = self._stream(
             conn,
-            select(p.document_id, p.number, p.method, p.confidence, p.text, p.error, p.char_start, p.char_end)
+            select(p.document_id, p.number, p.method, p.confidence, p.text, p.error, p.char_start, p.char_end,
+                   p.dpi, p.attempts)
             .join(t.documents, p.document_id == d.id)
             .where(d.matter_id == matter_id, d.quarantined.is_(False))
             .order_by(p.document_id, p.number),
         )
-        for doc, doc_pages in _group_children(docs, lambda r: r.id, pages, lambda r: r.document_id):
+        segments = self._stream(
+            conn,
+            select(sg.document_id, sg.idx, sg.start_s, sg.end_s, sg.text, sg.speaker, sg.confidence, sg.channel,
+                   sg.char_start, sg.char_end)
+            .join(t.documents, sg.document_id == d.id)
+            .where(d.matter_id == matter_id, d.quarantined.is_(False))
+            .order_by(sg.document_id, sg.idx),
+        )
+        with_pages = _group_children(docs, lambda r: r.id, pages, lambda r: r.document_id)
+        for (doc, doc_pages), doc_segments in _group_children(
+            with_pages, lambda pair: pair[0].id, segments, lambda r: r.document_id
+        ):
             row = dict(doc._mapping)
             row["pages"] = [
                 {
@@ -967,10 +1036,25 @@ class Store:
                     "error": pg.error,
                     "char_start": pg.char_start,
                     "char_end": pg.char_end,
+                    "dpi": pg.dpi,
+                    "attempts": pg.attempts,
                 }
                 for pg in doc_pages
             ]
-            row["segments"] = []
+            row["segments"] = [
+                {
+                    "index": sgr.idx,
+                    "start_s": sgr.start_s,
+                    "end_s": sgr.end_s,
+                    "text": sgr.text,
+                    "speaker": sgr.speaker,
+                    "confidence": sgr.confidence,
+                    "channel": sgr.channel,
+                    "char_start": sgr.char_start,
+                    "char_end": sgr.char_end,
+                }
+                for sgr in doc_segments
+            ]
             yield row
 
     def _export_chunks(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
@@ -980,7 +1064,7 @@ class Store:
         chunks = self._stream(
             conn,
             select(c.id, c.document_id, c.chunk_index, c.text, c.char_start, c.char_end, c.page_start, c.page_end,
-                   c.token_count)
+                   c.token_count, c.start_s, c.end_s, c.speakers)
             .join(t.documents, c.document_id == d.id)
             .where(*exported)
             .order_by(c.document_id, c.chunk_index),
@@ -1033,6 +1117,58 @@ class Store:
                 "weight": rel.weight,
                 "evidence_chunk": rel.evidence_chunk_id,
             }
+
+
+#: the keys of a cost ledger (models.DocumentResult.costs), with their empty values
+COST_KEYS: dict[str, Any] = {
+    "ocr_pages": {},
+    "audio_seconds": 0.0,
+    "api_tokens_in": 0,
+    "api_tokens_out": 0,
+    "estimated_cost_usd": 0.0,
+}
+
+
+def _number(v: Any) -> float | int | None:
+    """``v`` when it is a finite number (not a bool), else None."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _sum_costs(ledgers: Iterable[Any]) -> dict[str, Any]:
+    """The sum of cost ledgers: numbers add up, ``{name: number}`` maps add up per name.
+
+    Always has the keys of ``COST_KEYS``; other keys a ledger carries are summed the same way.
+    Values that are neither (strings, lists, nulls, a ledger that is not a mapping) are ignored.
+    Float totals are rounded (seconds to the millisecond, dollars to 1e-6) to hide float noise.
+    """
+    total: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in COST_KEYS.items()}
+    for ledger in ledgers:
+        if isinstance(ledger, str):  # a JSON string (a driver that does not decode JSON)
+            try:
+                ledger = json.loads(ledger)
+            except ValueError:
+                continue
+        if not isinstance(ledger, dict):
+            continue
+        for key, value in ledger.items():
+            if isinstance(value, dict):
+                into = total.setdefault(key, {})
+                if not isinstance(into, dict):
+                    continue
+                for name, n in value.items():
+                    if (n := _number(n)) is not None:
+                        into[name] = into.get(name, 0) + n
+            elif (n := _number(value)) is not None:
+                current = total.setdefault(key, 0)
+                if isinstance(current, (int, float)):
+                    total[key] = current + n
+    for key, value in total.items():
+        if isinstance(value, float):
+            total[key] = round(value, 6 if key.endswith("_usd") else 3)
+    total["ocr_pages"] = dict(sorted(total["ocr_pages"].items()))
+    return total
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:

@@ -5,7 +5,7 @@ use :class:`sqlalchemy.JSON`, timestamps are timezone-aware UTC (:class:`UTCDate
 constraint has a deterministic name (``NAMING_CONVENTION``) so that later Alembic migrations can
 alter it on both back ends (SQLite needs names for batch mode).
 
-Derived rows (pages, chunks, mentions) are deleted with their document by ``ON DELETE CASCADE``
+Derived rows (pages, segments, chunks, mentions) are deleted with their document by ``ON DELETE CASCADE``
 (SQLite enforces it because :mod:`lexprep.store.db` turns ``PRAGMA foreign_keys`` on) and by the ORM
 cascade on the relationships below.
 
@@ -129,6 +129,9 @@ class Document(Base):
     text: Mapped[str | None] = mapped_column(Text)
     pipeline_version: Mapped[str | None] = mapped_column(String(32))
     settings_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: the cost ledger (models.DocumentResult.costs): ocr_pages {engine: n}, audio_seconds, api_tokens_in,
+    #: api_tokens_out, estimated_cost_usd
+    costs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: flagged by a quality gate (lexprep.quality): left out of the export
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -136,6 +139,9 @@ class Document(Base):
 
     matter: Mapped[Matter] = relationship(back_populates="documents")
     pages: Mapped[list[PageRow]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True
+    )
+    segments: Mapped[list[SegmentRow]] = relationship(
         back_populates="document", cascade="all, delete-orphan", passive_deletes=True
     )
     chunks: Mapped[list[ChunkRow]] = relationship(
@@ -159,8 +165,32 @@ class PageRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     char_start: Mapped[int | None] = mapped_column(Integer)
     char_end: Mapped[int | None] = mapped_column(Integer)
+    #: the render resolution of an OCRed page
+    dpi: Mapped[int | None] = mapped_column(Integer)
+    #: the OCR escalation record: ``[{"engine", "confidence", "error"}]`` in the order tried
+    attempts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     document: Mapped[Document] = relationship(back_populates="pages")
+
+
+class SegmentRow(Base):
+    """A stretch of a recording's transcript (models.Segment); ``idx`` is its position in the document's
+    segment list, ``char_start:char_end`` its span in the cleaned text (None when it has none)."""
+
+    __tablename__ = "segments"
+
+    document_id: Mapped[str] = mapped_column(ID, ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    channel: Mapped[int | None] = mapped_column(Integer)
+    char_start: Mapped[int | None] = mapped_column(Integer)
+    char_end: Mapped[int | None] = mapped_column(Integer)
+
+    document: Mapped[Document] = relationship(back_populates="segments")
 
 
 class ChunkRow(Base):
@@ -181,6 +211,10 @@ class ChunkRow(Base):
     token_count: Mapped[int] = mapped_column(Integer)
     #: flagged by a quality gate (lexprep.quality): left out of the export
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: a recording's chunk: time range (seconds) and the speakers heard in it, in order of first turn
+    start_s: Mapped[float | None] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
+    speakers: Mapped[list[str] | None] = mapped_column(JSON)
 
     document: Mapped[Document] = relationship(back_populates="chunks")
     mentions: Mapped[list[MentionRow]] = relationship(
@@ -304,6 +338,7 @@ metadata = Base.metadata
 matters = Matter.__table__
 documents = Document.__table__
 pages = PageRow.__table__
+segments = SegmentRow.__table__
 chunks = ChunkRow.__table__
 mentions = MentionRow.__table__
 entities = EntityRow.__table__

@@ -56,7 +56,8 @@ def test_needs_processing_decisions():
     fp = settings.fingerprint()
     assert needs_processing(None, settings)
     assert not needs_processing(Info("done", PIPELINE_VERSION, fp), settings)
-    assert not needs_processing(Info("needs_ocr", PIPELINE_VERSION, fp), settings)
+    assert needs_processing(Info("needs_ocr", PIPELINE_VERSION, fp), settings)  # an OCR engine may be there now
+    assert not needs_processing(Info("partial", PIPELINE_VERSION, fp), settings)
     assert needs_processing(Info("extracting", PIPELINE_VERSION, fp), settings)  # crashed mid-way
     assert needs_processing(Info("done", "0", fp), settings)  # new pipeline version
     assert needs_processing(Info("done", PIPELINE_VERSION, "other"), settings)  # changed settings

@@ -33,6 +33,8 @@ from lexprep.models import (
     Page,
     PageSpan,
     Relationship,
+    Segment,
+    SegmentSpan,
     SourceFile,
     sha256_bytes,
     stable_id,
@@ -44,8 +46,11 @@ pytestmark = pytest.mark.unit
 
 MATTER = "Acme v. Widget"
 TABLES = {
-    "matters", "documents", "pages", "chunks", "mentions", "entities", "entity_merges", "relationships", "runs",
+    "matters", "documents", "pages", "segments", "chunks", "mentions", "entities", "entity_merges", "relationships",
+    "runs",
 }
+#: status()["costs"] of a matter without cost ledgers
+NO_COSTS = {"ocr_pages": {}, "audio_seconds": 0.0, "api_tokens_in": 0, "api_tokens_out": 0, "estimated_cost_usd": 0.0}
 
 
 @pytest.fixture
@@ -107,6 +112,62 @@ def build_result(src: SourceFile, n_pages: int = 3, chunks_per_page: int = 2, me
         chunks=chunks,
         mentions=mentions,
     )
+
+
+SEGMENTS = [
+    Segment(start_s=0.0, end_s=4.5, text="Please state your name.", speaker="SPEAKER_0", confidence=0.93),
+    Segment(start_s=4.5, end_s=7.25, text="John Smith.", speaker="SPEAKER_1", confidence=None, channel=1),
+    Segment(start_s=7.25, end_s=12.5, text="Where do you work? Acme Corp.", speaker=None, confidence=0.8),
+]
+
+
+def build_recording(src: SourceFile, segments: list[Segment] | None = None,
+                    costs: dict | None = None) -> DocumentResult:
+    """A hand-built transcribed recording: segments, their spans in the cleaned text, time-ranged chunks
+    (one per two segments) with speakers, mentions, and a cost ledger."""
+    segments = list(SEGMENTS if segments is None else segments)
+    text, spans = "", []
+    for i, seg in enumerate(segments):
+        if text:
+            text += "\n"
+        spans.append(SegmentSpan(index=i, char_start=len(text), char_end=len(text) + len(seg.text),
+                                 start_s=seg.start_s, end_s=seg.end_s, speaker=seg.speaker))
+        text += seg.text
+    chunks, mentions = [], []
+    for idx, k in enumerate(range(0, len(segments), 2)):
+        group = spans[k:k + 2]
+        a, b = group[0].char_start, group[-1].char_end
+        speakers = list(dict.fromkeys(sp.speaker for sp in group if sp.speaker))
+        chunks.append(Chunk(chunk_index=idx, text=text[a:b], char_start=a, char_end=b, page_start=None,
+                            page_end=None, token_count=len(text[a:b].split()), start_s=group[0].start_s,
+                            end_s=group[-1].end_s, speakers=speakers))
+        mentions.append(Mention(chunk_index=idx, label="PERSON", text=text[a:a + 4], start=0, end=4, doc_start=a,
+                                doc_end=a + 4))
+    return DocumentResult(
+        source=src,
+        status=DocStatus.done,
+        extracted=ExtractedDocument(kind="audio", pages=[], segments=segments, meta={"duration_s": 12.5}),
+        clean=CleanText(text=text, page_spans=[], segment_spans=spans),
+        category=CategoryResult(category="transcript", reason="a recording"),
+        chunks=chunks,
+        mentions=mentions,
+        costs={"audio_seconds": 12.5, "api_tokens_in": 0, "api_tokens_out": 0, "estimated_cost_usd": 0.075}
+        if costs is None else costs,
+    )
+
+
+def build_scanned(src: SourceFile) -> DocumentResult:
+    """build_result's document as if OCRed: pages with a render dpi, an escalation record and a ledger."""
+    result = build_result(src, n_pages=2, chunks_per_page=1, mentions_per_chunk=1, status=DocStatus.partial)
+    first, second = result.extracted.pages
+    first.method, first.confidence, first.dpi = "tesseract", 0.91, 300
+    first.attempts = [{"engine": "rapidocr", "confidence": 0.42, "error": None},
+                      {"engine": "tesseract", "confidence": 0.91, "error": None}]
+    second.method, second.confidence, second.dpi, second.error = "needs_ocr", None, 200, "all engines failed"
+    second.attempts = [{"engine": "rapidocr", "confidence": float("nan"), "error": "timeout"}]
+    result.costs = {"ocr_pages": {"rapidocr": 2, "tesseract": 1}, "audio_seconds": 0.0, "api_tokens_in": 0,
+                    "api_tokens_out": 0, "estimated_cost_usd": 0.0}
+    return result
 
 
 def count(store: Store, table, **where) -> int:
@@ -319,6 +380,180 @@ def _mention_dict(m: Mention) -> dict:
     return {s: getattr(m, s) for s in Mention.__slots__}
 
 
+# ---------------------------------------------------------------------------- recordings, OCR and costs
+
+
+def test_save_recording_segments_chunks_and_costs(store: Store):
+    matter_id = store.ensure_matter(MATTER)
+    src = source("deposition.wav", b"RIFF audio")
+    doc_id = store.register_document(matter_id, MATTER, src, None)
+    result = build_recording(src)
+    store.save_document(doc_id, result, "1", "fp")
+    with store.engine.connect() as conn:
+        segs = conn.execute(select(t.segments).order_by(t.segments.c.idx)).all()
+        chunks = conn.execute(select(t.chunks).order_by(t.chunks.c.chunk_index)).all()
+        doc = conn.execute(select(t.documents).where(t.documents.c.id == doc_id)).one()
+    assert [(s.document_id, s.idx) for s in segs] == [(doc_id, 0), (doc_id, 1), (doc_id, 2)]
+    for row, seg, span in zip(segs, SEGMENTS, result.clean.segment_spans):
+        assert (row.start_s, row.end_s, row.text, row.speaker, row.confidence, row.channel) == (
+            seg.start_s, seg.end_s, seg.text, seg.speaker, seg.confidence, seg.channel)
+        assert (row.char_start, row.char_end) == (span.char_start, span.char_end)
+        assert doc.text[row.char_start:row.char_end] == seg.text
+    assert [(c.start_s, c.end_s, c.speakers) for c in chunks] == [
+        (0.0, 7.25, ["SPEAKER_0", "SPEAKER_1"]), (7.25, 12.5, []),
+    ]
+    assert doc.costs == result.costs and doc.kind == "audio" and doc.category == "transcript"
+
+    # a re-save replaces: fewer segments, a span missing (char offsets null), a new ledger
+    shorter = build_recording(src, segments=[Segment(start_s=1.0, end_s=2.0, text="Yes."), SEGMENTS[1]],
+                              costs={"audio_seconds": 2.0, "estimated_cost_usd": float("nan"), "engine": "x"})
+    shorter.clean.segment_spans = shorter.clean.segment_spans[1:]
+    store.save_document(doc_id, shorter, "1", "fp")
+    store.save_document(doc_id, shorter, "1", "fp")
+    with store.engine.connect() as conn:
+        segs = conn.execute(select(t.segments).order_by(t.segments.c.idx)).all()
+        costs = conn.execute(select(t.documents.c.costs)).scalar_one()
+    assert [(s.idx, s.text, s.char_start) for s in segs] == [(0, "Yes.", None), (1, "John Smith.", 5)]
+    assert count(store, t.chunks) == 1 and count(store, t.mentions) == 1
+    assert costs == {"audio_seconds": 2.0, "estimated_cost_usd": None, "engine": "x"}
+    # a failed re-run clears the segments and the ledger
+    store.save_document(doc_id, DocumentResult(source=src, status=DocStatus.failed, error="bad audio"), "1", "fp")
+    assert count(store, t.segments) == 0 and count(store, t.chunks) == 0
+    with store.engine.connect() as conn:
+        assert conn.execute(select(t.documents.c.costs)).scalar_one() is None
+    # segments go with their document (ON DELETE CASCADE)
+    store.save_document(doc_id, result, "1", "fp")
+    with store.engine.begin() as conn:
+        conn.execute(t.documents.delete().where(t.documents.c.id == doc_id))
+    assert count(store, t.segments) == 0
+
+
+def test_save_ocr_pages_keeps_dpi_and_attempts(store: Store):
+    matter_id = store.ensure_matter(MATTER)
+    src = source("scan.pdf", b"scanned")
+    doc_id = store.register_document(matter_id, MATTER, src, None)
+    store.save_document(doc_id, build_scanned(src), "1", "fp")
+    with store.engine.connect() as conn:
+        pages = conn.execute(select(t.pages).order_by(t.pages.c.number)).all()
+        doc = conn.execute(select(t.documents).where(t.documents.c.id == doc_id)).one()
+    assert [(p.method, p.dpi) for p in pages] == [("tesseract", 300), ("needs_ocr", 200)]
+    assert pages[0].attempts == [{"engine": "rapidocr", "confidence": 0.42, "error": None},
+                                 {"engine": "tesseract", "confidence": 0.91, "error": None}]
+    assert pages[1].attempts == [{"engine": "rapidocr", "confidence": None, "error": "timeout"}]  # NaN -> null
+    assert doc.status == "partial" and doc.costs["ocr_pages"] == {"rapidocr": 2, "tesseract": 1}
+    # re-saved as a text-layer document: the OCR record goes
+    store.save_document(doc_id, build_result(src, n_pages=2), "1", "fp")
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(t.pages.c.dpi, t.pages.c.attempts)).all()
+        assert conn.execute(select(t.documents.c.costs)).scalar_one() is None
+    assert [tuple(r) for r in rows] == [(None, None), (None, None)]
+
+
+def test_status_totals_costs_and_audio(store: Store):
+    matter_id = store.ensure_matter(MATTER)
+    for name, build in (("a.wav", build_recording), ("b.pdf", build_scanned), ("c.pdf", build_scanned)):
+        src = source(name, name.encode())
+        store.save_document(store.register_document(matter_id, MATTER, src, None), build(src), "1", "fp")
+    src = source("d.pdf", b"d")
+    api = build_result(src)
+    api.costs = {"ocr_pages": {"mistral": 3}, "api_tokens_in": 1200, "api_tokens_out": 800,
+                 "estimated_cost_usd": 0.003, "note": "text is ignored", "audio_seconds": None}
+    store.save_document(store.register_document(matter_id, MATTER, src, None), api, "1", "fp")
+    store.register_document(matter_id, MATTER, source("e.pdf", b"e"), None)  # pending: no ledger
+    other = store.ensure_matter("Other v. Matter")  # another matter's costs are not counted
+    osrc = source("o.wav", b"o")
+    store.save_document(store.register_document(other, "Other v. Matter", osrc, None), build_recording(osrc), "1",
+                        "fp")
+    st = store.status(matter_id)
+    assert st["segments"] == 3 and st["audio_seconds"] == 12.5
+    assert st["costs"] == {
+        "ocr_pages": {"mistral": 3, "rapidocr": 4, "tesseract": 2},
+        "audio_seconds": 12.5,
+        "api_tokens_in": 1200,
+        "api_tokens_out": 800,
+        "estimated_cost_usd": pytest.approx(0.078),
+    }
+    assert store.status(other)["costs"]["audio_seconds"] == 12.5
+    json.dumps(st)  # JSON-ready
+
+
+def test_export_recordings_and_ocr_pages(store: Store, tmp_path: Path):
+    matter_id = store.ensure_matter(MATTER)
+    rec_src, scan_src = source("a.wav", b"audio"), source("b.pdf", b"scan")
+    rec_id = store.register_document(matter_id, MATTER, rec_src, None)
+    scan_id = store.register_document(matter_id, MATTER, scan_src, None)
+    recording, scanned = build_recording(rec_src), build_scanned(scan_src)
+    store.save_document(rec_id, recording, "1", "fp")
+    store.save_document(scan_id, scanned, "1", "fp")
+    counts = store.export(matter_id, tmp_path)
+    assert counts["documents.jsonl"] == 2 and counts["chunks.jsonl"] == 2 + 2
+
+    def read(name: str) -> list[dict]:
+        return [json.loads(line) for line in (tmp_path / name).read_text(encoding="utf-8").splitlines()]
+
+    docs = {d["id"]: d for d in read("documents.jsonl")}
+    rec, scan = docs[rec_id], docs[scan_id]
+    assert rec["pages"] == [] and rec["costs"] == recording.costs
+    assert [{k: s[k] for k in ("index", "start_s", "end_s", "text", "speaker", "confidence", "channel")}
+            for s in rec["segments"]] == [
+        {"index": i, "start_s": s.start_s, "end_s": s.end_s, "text": s.text, "speaker": s.speaker,
+         "confidence": s.confidence, "channel": s.channel} for i, s in enumerate(SEGMENTS)
+    ]
+    assert [(s["char_start"], s["char_end"]) for s in rec["segments"]] == [
+        (sp.char_start, sp.char_end) for sp in recording.clean.segment_spans
+    ]
+    assert scan["segments"] == [] and scan["costs"]["ocr_pages"] == {"rapidocr": 2, "tesseract": 1}
+    assert [(p["number"], p["dpi"]) for p in scan["pages"]] == [(1, 300), (2, 200)]
+    assert [a["engine"] for a in scan["pages"][0]["attempts"]] == ["rapidocr", "tesseract"]
+    chunks = {(c["document_id"], c["chunk_index"]): c for c in read("chunks.jsonl")}
+    assert (chunks[rec_id, 0]["start_s"], chunks[rec_id, 0]["end_s"], chunks[rec_id, 0]["speakers"]) == (
+        0.0, 7.25, ["SPEAKER_0", "SPEAKER_1"])
+    assert (chunks[rec_id, 1]["start_s"], chunks[rec_id, 1]["end_s"]) == (7.25, 12.5)
+    assert chunks[scan_id, 0]["start_s"] is None and chunks[scan_id, 0]["speakers"] is None
+    # a quarantined recording leaves the export with its segments
+    store.quarantine("documents", [rec_id])
+    store.export(matter_id, tmp_path)
+    assert [d["id"] for d in read("documents.jsonl")] == [scan_id]
+
+
+def test_migration_0003_keeps_existing_rows(store_url: str):
+    """A database at 0002 with data upgrades to 0003 (new columns null, segments empty) and back."""
+    from alembic import command
+
+    from lexprep.store.db import alembic_config
+
+    migrate(store_url, "0002")
+    engine = make_engine(store_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(t.matters.insert().values(id="m" * 32, name="M", created_at=t.utcnow()))
+            conn.exec_driver_sql(
+                "INSERT INTO documents (id, matter_id, sha256, source_uri, file_name, size, kind, status, created_at,"
+                " updated_at) VALUES ('" + "d" * 32 + "', '" + "m" * 32 + "', 'x', 'u', 'f', 1, 'pdf', 'done',"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO pages (document_id, number, method, text) VALUES ('" + "d" * 32 + "', 1, 'text_layer',"
+                " 'hello')"
+            )
+        migrate(store_url)
+        with engine.connect() as conn:
+            page = conn.execute(select(t.pages)).one()
+            doc = conn.execute(select(t.documents.c.costs, t.documents.c.text)).one()
+            assert (page.text, page.dpi, page.attempts) == ("hello", None, None) and doc.costs is None
+            assert conn.execute(select(func.count()).select_from(t.segments)).scalar_one() == 0
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0002")
+        names = set(inspect(engine).get_table_names())
+        assert "segments" not in names
+        assert "dpi" not in {c["name"] for c in inspect(engine).get_columns("pages")}
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT text FROM pages").scalar_one() == "hello"
+    finally:
+        engine.dispose()
+    migrate(store_url)
+
+
 # ---------------------------------------------------------------------------- status
 
 
@@ -342,6 +577,7 @@ def test_status_counts(store: Store):
     assert st["entities"] == 0 and st["entities_by_label"] == {}
     assert st["relationships"] == 0 and st["relationships_by_type"] == {}
     assert st["categories"] == {"pleading": 1}
+    assert st["segments"] == 0 and st["audio_seconds"] == 0.0 and st["costs"] == NO_COSTS
     assert st["last_run"]["id"] == run_id and st["last_run"]["finished_at"]
     with store.engine.connect() as conn:
         summary = conn.execute(sa.text("SELECT summary FROM runs WHERE id = :i"), {"i": run_id}).scalar_one()
@@ -560,13 +796,15 @@ def test_export_writes_four_files(store: Store, tmp_path: Path):
     assert [p["number"] for p in doc["pages"]] == [1, 2, 3]
     assert set(doc["pages"][0]) >= {"number", "method", "confidence", "text", "error"}
     assert doc["pages"][0]["text"] == result.extracted.pages[0].text and doc["segments"] == []
+    assert doc["pages"][0]["dpi"] is None and doc["pages"][0]["attempts"] is None and doc["costs"] is None
     assert docs[failed]["pages"] == [] and docs[failed]["error"] == "encoding — unknown"
 
     chunks = read("chunks.jsonl")
     assert [c["chunk_index"] for c in chunks] == list(range(6))
     for key in ("id", "document_id", "chunk_index", "text", "char_start", "char_end", "page_start", "page_end",
-                "token_count", "mentions"):
+                "token_count", "start_s", "end_s", "speakers", "mentions"):
         assert key in chunks[0]
+    assert (chunks[0]["start_s"], chunks[0]["end_s"], chunks[0]["speakers"]) == (None, None, None)
     assert sum(len(c["mentions"]) for c in chunks) == 12
     m = chunks[0]["mentions"][0]
     assert set(m) >= {"label", "text", "start", "end", "entity_id"}

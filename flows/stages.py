@@ -1,0 +1,50 @@
+"""Stage flows that a GPU work pool runs: OCR of a document's pages and transcription of a recording.
+
+``process_matter`` sends a stage here with ``run_deployment`` when ``settings.deployments.ocr`` /
+``.transcribe`` name a deployment (prefect.yaml: ``ocr-document/gpu``, ``transcribe-recording/gpu``);
+otherwise it runs the same core functions in its own process. Results are persisted so the caller can
+read them: configure a result storage both sides reach (PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from prefect import flow
+
+from lexprep import pipeline
+from lexprep.sources import describe, read_bytes
+from tasks.common import load_settings
+
+
+def _load(source_uri: str, file_name: str | None):
+    data = read_bytes(source_uri)
+    return describe(source_uri, file_name or source_uri.rsplit("/", 1)[-1], data), data
+
+
+@flow(name="ocr-document", persist_result=True, validate_parameters=False)
+def ocr_document(source_uri: str, file_name: str | None = None, profile: str = "gpu",
+                 settings_overrides: dict | None = None) -> dict:
+    """OCR the pages of ``source_uri`` (a PDF or image) that have no usable text layer.
+
+    Returns:
+        ``{"pages": [Page as dict, ...], "meta": {"ocr_pages": {engine: n}}}``.
+    """
+    settings = load_settings(profile, settings_overrides)
+    source, data = _load(source_uri, file_name)
+    extracted = pipeline.ocr_stage(source, data, pipeline.extract_stage(source, data, settings), settings)
+    return {"pages": [asdict(p) for p in extracted.pages], "meta": {"ocr_pages": extracted.meta.get("ocr_pages", {})}}
+
+
+@flow(name="transcribe-recording", persist_result=True, validate_parameters=False)
+def transcribe_recording(source_uri: str, file_name: str | None = None, profile: str = "gpu",
+                         settings_overrides: dict | None = None) -> dict:
+    """Transcribe the recording at ``source_uri``.
+
+    Returns:
+        ``{"segments": [Segment as dict, ...], "meta": {engine, model, language, duration_s, ...}}``.
+    """
+    settings = load_settings(profile, settings_overrides)
+    source, data = _load(source_uri, file_name)
+    extracted = pipeline.transcribe_stage(source, data, pipeline.extract_stage(source, data, settings), settings)
+    return {"segments": [asdict(s) for s in extracted.segments], "meta": extracted.meta}
