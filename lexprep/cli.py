@@ -65,15 +65,6 @@ def _quiet_prefect(verbose: bool) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def _preload_quality() -> None:
-    try:
-        from lexprep.quality import _import_gx
-
-        _import_gx()
-    except Exception:  # the gate itself reports a missing dependency
-        pass
-
-
 class _ProgressView:
     """A rich progress display fed by lexprep.progress events: one bar for the matter, one line per
     document in flight showing its stage."""
@@ -173,6 +164,7 @@ def run(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="process failed and unsupported documents again"),
     json_out: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of tables"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show Prefect's task logs"),
+    estimate_only: bool = typer.Option(False, "--estimate", help="print the expected work and cost, run nothing"),
 ) -> None:
     """Process every file under PATH into the matter's store, then print a summary."""
     t_start = time.perf_counter()
@@ -180,6 +172,30 @@ def run(
         _fail(f"unknown profile {profile!r} (local, cloud or gpu)")
     if "://" not in path and not Path(path).exists():
         _fail(f"source not found: {path}")
+    if estimate_only:
+        from dataclasses import asdict
+
+        from lexprep.estimate import estimate
+
+        try:
+            est = estimate(path, _settings(profile, db))
+        except LexprepError as exc:
+            _fail(str(exc))
+        if json_out:
+            print(json.dumps(asdict(est), indent=2))
+        else:
+            settings = _settings(profile, db)
+            table = Table(title=f"estimate: {settings.ocr_engine()} OCR, {settings.asr_engine()} transcription",
+                          title_justify="left", show_header=False)
+            for key, value in [("files", est.files), ("pages", est.pages),
+                               *[(f"pages to OCR ({k})", v) for k, v in est.ocr_pages.items()],
+                               ("audio seconds", f"{est.audio_seconds:.1f}"),
+                               ("estimated cost (USD)", f"{est.estimated_cost_usd:.4f}")]:
+                table.add_row(key, str(value))
+            console.print(table)
+            for line in est.unreadable:
+                console.print(f"[yellow]unreadable:[/] {line}")
+        return
     try:
         _open_store(db)  # fail fast and write nothing when the store cannot be reached
     except ConfigurationError as exc:
@@ -187,11 +203,8 @@ def run(
     _quiet_prefect(verbose)
     from lexprep import pipeline, progress
 
-    # NER workers load their model, and Great Expectations is imported, while Prefect starts
-    settings = _settings(profile, db)
-    pipeline.mention_pool(settings.ner).start(wait=False)
-    if settings.quality.enabled:
-        threading.Thread(target=_preload_quality, name="preload-gx", daemon=True).start()
+    # NER workers load their model while Prefect starts (the flow then finds the pool warm)
+    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
     from flows.process_matter import process_matter  # imports Prefect
 

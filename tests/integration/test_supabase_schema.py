@@ -23,7 +23,7 @@ from lexprep.models import MergeRecord, Relationship
 from lexprep.store import Store, chunk_id_for, make_engine
 from lexprep.store import schema as t
 from lexprep.store.db import alembic_config
-from tests.unit.test_store import build_result, resolve_all, source
+from tests.unit.test_store import build_recording, build_result, resolve_all, source
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +32,22 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 SUPABASE_ONLY = {"matter_members"}
 #: every table of a matter's data, with the columns that identify a row
 DATA_TABLES = {
-    "matters": ("id",), "documents": ("id",), "pages": ("document_id", "number"), "chunks": ("id",),
+    "matters": ("id",), "documents": ("id",), "pages": ("document_id", "number"), "segments": ("document_id", "idx"),
+    "chunks": ("id",),
     "mentions": ("id",), "entities": ("id",), "entity_merges": ("id",), "relationships": ("id",),
     "runs": ("id",), "quality_results": ("id",),
 }
 
 
-def supabase_sql() -> str:
+def migration_files() -> list[Path]:
+    """supabase/migrations/*.sql in the order Supabase applies them (by file name: timestamp first)."""
     files = sorted(MIGRATIONS.glob("*.sql"))
     assert files, f"no migrations in {MIGRATIONS}"
-    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+    return files
+
+
+def supabase_sql(files: list[Path] | None = None) -> str:
+    return "\n".join(f.read_text(encoding="utf-8") for f in (migration_files() if files is None else files))
 
 
 def psycopg_connect(url: str, **kw: Any) -> Any:
@@ -50,10 +56,10 @@ def psycopg_connect(url: str, **kw: Any) -> Any:
     return psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False), **kw)
 
 
-def apply_supabase_sql(url: str) -> None:
-    """Apply every supabase/migrations file, in order, in one transaction."""
+def apply_supabase_sql(url: str, files: list[Path] | None = None) -> None:
+    """Apply every supabase/migrations file (or ``files``), in order, in one transaction."""
     with psycopg_connect(url) as conn:
-        conn.execute(supabase_sql())  # no parameters: psycopg runs the whole script
+        conn.execute(supabase_sql(files))  # no parameters: psycopg runs the whole script
 
 
 @pytest.fixture(scope="session")
@@ -130,16 +136,40 @@ def test_supabase_sql_applies_over_an_alembic_schema(postgres_db_url: str, authe
     assert version == [(alembic_head(),)]
 
 
+def test_supabase_files_upgrade_an_older_database_step_by_step(postgres_db_url: str, authenticated_role: str):
+    """A Supabase database set up with the first file (revision 0002, with data) takes each later file
+    on its own, as `supabase db push` would, and ends at the Alembic head with its rows intact."""
+    files = migration_files()
+    assert len(files) >= 2 and files[0].name.startswith("20261122000000")
+    apply_supabase_sql(postgres_db_url, files[:1])
+    with psycopg_connect(postgres_db_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        conn.execute("INSERT INTO matters (id, name, created_at) VALUES ('m', 'M', now())")
+        conn.execute("INSERT INTO documents (id, matter_id, sha256, source_uri, file_name, size, kind, status, "
+                     "created_at, updated_at) VALUES ('d', 'm', 'x', 'u', 'f', 1, 'pdf', 'done', now(), now())")
+        conn.execute("INSERT INTO pages (document_id, number, method, text) VALUES ('d', 1, 'text_layer', 'hi')")
+    for f in files[1:]:
+        apply_supabase_sql(postgres_db_url, [f])
+    assert schema_diff(postgres_db_url) == []
+    with psycopg_connect(postgres_db_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(alembic_head(),)]
+        assert conn.execute("SELECT text, dpi, attempts FROM pages").fetchall() == [("hi", None, None)]
+    apply_supabase_sql(postgres_db_url)  # everything again: idempotent
+    assert schema_diff(postgres_db_url) == []
+
+
 # ---------------------------------------------------------------------------- row level security
 
 
 def fill_matter(store: Store, name: str) -> str:
-    """A matter with rows in every table: a document and its pages, chunks and mentions, entities,
-    merges, relationships, a run and a quality result."""
+    """A matter with rows in every table: a document and its pages, chunks and mentions, a recording and
+    its transcript segments, entities, merges, relationships, a run and a quality result."""
     matter_id = store.ensure_matter(name)
     src = source(f"{name}.pdf", name.encode())
     doc_id = store.register_document(matter_id, name, src, None)
     store.save_document(doc_id, build_result(src), "1", "fp")
+    audio = source(f"{name}.wav", f"audio of {name}".encode())
+    store.save_document(store.register_document(matter_id, name, audio, None), build_recording(audio), "1", "fp")
     entities, assignments = resolve_all(store, matter_id)
     merges = [MergeRecord(entity_id=entities[0].id, label=entities[0].label, alias="alias", canonical=entities[0].name,
                           method="fuzzy", score=91.0)]
@@ -189,7 +219,7 @@ def test_rls_scopes_every_row_to_the_members_matters(supabase_db_url: str):
         for table in DATA_TABLES:
             if table == "matters":
                 where = "id = %s"
-            elif table == "pages":
+            elif table in ("pages", "segments"):
                 where = "document_id IN (SELECT id FROM documents WHERE matter_id = %s)"
             else:
                 where = "matter_id = %s"
@@ -222,4 +252,4 @@ def test_rls_scopes_every_row_to_the_members_matters(supabase_db_url: str):
                 "updated_at) VALUES ('x', %s, 'x', 'x', 'x', 1, 'pdf', 'pending', now(), now())", (matter_a,)
             )
     with Store.open(supabase_db_url) as store:  # the pipeline's own connection still sees everything
-        assert store.status(matter_a)["documents"] == 1 and store.status(matter_b)["documents"] == 1
+        assert store.status(matter_a)["documents"] == 2 and store.status(matter_b)["documents"] == 2

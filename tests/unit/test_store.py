@@ -517,7 +517,9 @@ def test_export_recordings_and_ocr_pages(store: Store, tmp_path: Path):
 
 
 def test_migration_0003_keeps_existing_rows(store_url: str):
-    """A database at 0002 with data upgrades to 0003 (new columns null, segments empty) and back."""
+    """A database at 0002 with data upgrades to 0003 (new columns null, segments empty) and back down,
+    keeping its rows (on SQLite, dropping a column must not copy and drop ``documents``: the drop would
+    cascade to the pages)."""
     from alembic import command
 
     from lexprep.store.db import alembic_config
@@ -547,6 +549,10 @@ def test_migration_0003_keeps_existing_rows(store_url: str):
         names = set(inspect(engine).get_table_names())
         assert "segments" not in names
         assert "dpi" not in {c["name"] for c in inspect(engine).get_columns("pages")}
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT text FROM pages").scalar_one() == "hello"
+        with engine.begin() as conn:  # and further down: the rows still stay (no copy-and-rename cascade)
+            command.downgrade(alembic_config(conn), "0001")
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT text FROM pages").scalar_one() == "hello"
     finally:

@@ -46,9 +46,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Downgrade schema."""
+    """Downgrade schema.
+
+    The flag is dropped in place (``ALTER TABLE ... DROP COLUMN``, SQLite 3.35+), never by batch mode's
+    copy-and-rename: on SQLite with foreign keys on, dropping the old ``documents`` table would cascade
+    and delete every page, chunk and mention.
+    """
     for table in reversed(FLAGGED):
-        with op.batch_alter_table(table) as batch_op:
+        with op.batch_alter_table(table, recreate='never') as batch_op:
             batch_op.drop_column('quarantined')
     op.drop_index('ix_quality_results_run_id', table_name='quality_results')
     op.drop_index('ix_quality_results_matter_id', table_name='quality_results')
