@@ -247,7 +247,7 @@ def status(
         store = _open_store(db)
     except ConfigurationError as exc:
         _fail(str(exc))
-    matter_id = store.find_matter(matter) if hasattr(store, "find_matter") else store.ensure_matter(matter)
+    matter_id = store.find_matter(matter)
     if matter_id is None:
         _fail(f"no matter named {matter!r} in this store")
     counts = store.status(matter_id)
@@ -268,13 +268,38 @@ def export(
         store = _open_store(db)
     except ConfigurationError as exc:
         _fail(str(exc))
-    matter_id = store.find_matter(matter) if hasattr(store, "find_matter") else store.ensure_matter(matter)
+    matter_id = store.find_matter(matter)
     if matter_id is None:
         _fail(f"no matter named {matter!r} in this store")
     out.mkdir(parents=True, exist_ok=True)
     written = store.export(matter_id, out)
     for name, n in written.items():
         console.print(f"{out / name}: {n} rows")
+
+
+@app.command()
+def forget(
+    key: str = typer.Argument(..., help="a document's sha256, its source path/URI, or its file name"),
+    matter: str = typer.Option(..., "--matter", "-m"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Delete a document (and its attachments) with everything derived from it; re-resolve entities."""
+    from lexprep import pipeline
+
+    try:
+        store = _open_store(db)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    matter_id = store.find_matter(matter)
+    if matter_id is None:
+        _fail(f"no matter named {matter!r} in this store")
+    if "://" not in key and Path(key).exists():
+        key = str(Path(key).resolve())
+    result = pipeline.forget(store, matter_id, matter, key, _settings(db=db))
+    if not result["documents"]:
+        _fail(f"no document of matter {matter!r} matches {key!r}", code=1)
+    console.print(f"forgot {result['documents']} document(s); the matter now has {result['entities']} entities "
+                  f"and {result['relationships']} relationships")
 
 
 @app.command("demo-matter")

@@ -291,6 +291,23 @@ def needs_processing(info, settings: Settings, retry_failed: bool = False) -> bo
     return info.status not in {s.value for s in (DocStatus.done, DocStatus.partial)}
 
 
+def forget(store, matter_id: str, matter: str, key: str, settings: Settings) -> dict[str, int]:
+    """Delete the documents matching ``key`` (a sha256, a source URI or path, or a file name), with
+    their attachments and everything derived from them, then re-resolve the matter's entities and
+    rebuild its graph (entities that lose every mention disappear; the others lose those mentions).
+
+    Returns ``{"documents": n deleted, "entities": n, "relationships": n}``.
+    """
+    deleted = 0
+    for document_id, _, _ in store.find_documents(matter_id, key):
+        deleted += store.delete_document(document_id)
+    if not deleted:
+        return {"documents": 0}
+    resolved = resolve_matter(store, matter_id, matter, settings)
+    graph = graph_matter(store, matter_id, settings)
+    return {"documents": deleted, "entities": resolved["entities"], "relationships": graph["relationships"]}
+
+
 def resolve_matter(store, matter_id: str, matter: str, settings: Settings) -> dict[str, int]:
     """Resolve every mention of the matter into canonical entities and store them with the merge log.
 
@@ -329,6 +346,7 @@ __all__ = [
     "extract_stage",
     "failure",
     "final_status",
+    "forget",
     "graph_matter",
     "mention_pool",
     "mentions_stage",

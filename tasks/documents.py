@@ -177,7 +177,7 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
 
     info = store.get_document(matter_id, source.sha256)
     document_id = store.register_document(matter_id, matter, source, parent_id)
-    if not pipeline.needs_processing(info, settings, retry_failed):
+    if not pipeline.needs_processing(info, settings, retry_failed) and not store.has_unfinished_children(document_id):
         progress.emit("document", source.file_name, info.status, final=True)
         return DocumentOutcome(document_id, source.file_name, source.sha256, info.status, None, True, 0, 0, 0, timings)
     children: list[tuple[SourceFile, bytes]] = []
@@ -187,6 +187,8 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         with pipeline.timed(timings, "extract"):
             extracted = extract_task(source, data, settings)
         children = pipeline.attachment_sources(source, extracted)
+        for child, _ in children:  # registered before the parent is done: a crash cannot lose them
+            store.register_document(matter_id, matter, child, document_id)
         if pipeline.needs_ocr_pages(extracted):
             advance(document_id, DocStatus.ocr)
             with pipeline.timed(timings, "ocr"):

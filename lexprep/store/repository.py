@@ -579,6 +579,44 @@ class Store:
         for batch in _batches(rows):
             session.execute(insert(table), list(batch))
 
+    def has_unfinished_children(self, document_id: str) -> bool:
+        """Whether an attachment of this document is registered but not yet in a terminal status
+        (a run died between the parent and its attachments)."""
+        d = t.documents.c
+        finished = ("done", "partial", "failed", "unsupported", "needs_ocr", "needs_transcription")
+        with self._read() as s:
+            return s.execute(
+                select(func.count()).select_from(t.documents).where(d.parent_id == document_id, d.status.not_in(finished))
+            ).scalar_one() > 0
+
+    def find_documents(self, matter_id: str, key: str) -> list[tuple[str, str, str]]:
+        """Documents of the matter whose sha256, source URI, or file name is ``key``:
+        ``[(id, file_name, source_uri)]``."""
+        d = t.documents.c
+        with self._read() as s:
+            rows = s.execute(
+                select(d.id, d.file_name, d.source_uri).where(
+                    d.matter_id == matter_id, (d.sha256 == key.lower()) | (d.source_uri == key) | (d.file_name == key)
+                ).order_by(d.source_uri)
+            ).tuples().all()
+        return [tuple(r) for r in rows]
+
+    def delete_document(self, document_id: str) -> int:
+        """Delete a document, its attachments (recursively) and everything derived from them (pages,
+        segments, chunks, mentions cascade). Entities and relationships must be rebuilt afterwards
+        (their mentions are gone). Returns the number of documents deleted."""
+        d = t.documents.c
+        with self._write() as s:
+            ids, frontier = [document_id], [document_id]
+            while frontier:
+                frontier = list(s.execute(select(d.id).where(d.parent_id.in_(frontier))).scalars())
+                ids.extend(frontier)
+            for table in (t.mentions, t.chunks, t.segments, t.pages):
+                s.execute(delete(table).where(table.c.document_id.in_(ids)))
+            s.execute(update(t.documents).where(d.parent_id.in_(ids)).values(parent_id=None))
+            deleted = s.execute(delete(t.documents).where(d.id.in_(ids))).rowcount
+        return int(deleted or 0)
+
     def document_statuses(
         self, matter_id: str, statuses: Iterable[str] | None = None
     ) -> list[tuple[str, str, str | None]]:
