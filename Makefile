@@ -22,13 +22,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed-local
 
-# Optional converters for legacy formats (.doc: antiword, WordPerfect: wpd2text). Without them those
-# files are recorded `unsupported`, naming the tool. Needs root (or sudo).
+# Debian tools of the local profile: tesseract (OCR), ffmpeg, and the legacy-format converters (.doc:
+# antiword, WordPerfect: wpd2text). Without them those files wait as needs_ocr or are recorded
+# `unsupported`, naming the tool. Needs root (or sudo).
 system-deps:
 	@if command -v apt-get >/dev/null 2>&1; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq antiword libwpd-tools >/dev/null; \
-	else echo "no apt-get: install antiword and libwpd-tools (wpd2text) yourself"; fi
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    tesseract-ocr tesseract-ocr-eng ffmpeg antiword libwpd-tools >/dev/null; \
+	else echo "no apt-get: install tesseract-ocr, ffmpeg, antiword and libwpd-tools (wpd2text) yourself"; fi
 
 demo: $(VENV)/.installed-local
 	rm -rf demo_matter demo_out demo.db

@@ -23,9 +23,10 @@ def process_matter(
     source: str,
     matter: str,
     db: str | None = None,
-    profile: str = "local",
+    profile: str | None = None,
     retry_failed: bool = False,
     settings_overrides: dict | None = None,
+    settings_block: str | None = None,
 ) -> dict:
     """Process every file under ``source`` into the matter ``matter`` in the store at ``db``.
 
@@ -33,9 +34,11 @@ def process_matter(
         source: a local path or fsspec URL (a file or a folder, walked recursively).
         matter: the matter's name; documents are identified by (matter, sha256).
         db: SQLAlchemy URL; default a SQLite file ``lexprep.db`` in the working directory.
-        profile: local | cloud | gpu.
+        profile: local | cloud | gpu; None keeps the block's or LEXPREP_PROFILE (default local).
         retry_failed: process again documents that failed or were unsupported last time.
         settings_overrides: nested settings on top of the environment (e.g. {"chunk": {"size_tokens": 256}}).
+        settings_block: the name of a ``lexprep-settings`` block (profile, overrides, database and API
+            credentials as SecretStr) applied before ``settings_overrides``.
 
     Returns:
         The run summary: ``matter``, ``status`` (Store.status), ``processed``/``skipped`` counts,
@@ -47,7 +50,7 @@ def process_matter(
     """
     t_flow = time.perf_counter()
     started_at = time.time()
-    settings = load_settings(profile, settings_overrides, db)
+    settings = load_settings(profile, settings_overrides, db, settings_block)
     url = settings.resolved_db_url()
     phases: dict[str, float] = {}
     store = get_store(url)

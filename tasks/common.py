@@ -50,11 +50,17 @@ def get_store(url: str) -> Store:
         return store
 
 
-def load_settings(profile: str | None = None, overrides: dict | None = None, db: str | None = None) -> Settings:
-    """Settings from the environment, then the flow's parameters on top."""
+def load_settings(profile: str | None = None, overrides: dict | None = None, db: str | None = None,
+                  settings_block: str | None = None) -> Settings:
+    """Settings from the environment, then a LexprepSettingsBlock (database and API credentials live
+    there, never in flow parameters), then the flow's parameters on top."""
     data: dict = dict(overrides or {})
     if profile:
         data["profile"] = profile
     if db:
         data["db_url"] = db
+    if settings_block:
+        from blocks import LexprepSettingsBlock
+
+        return LexprepSettingsBlock.load(settings_block).to_settings(**data)
     return Settings(**data)
