@@ -5,7 +5,7 @@ each contract checks every party string of ../shared/eval/contracts/cuad_gold.cs
 against the names and aliases of the ORG/PERSON entities mentioned in that contract's chunks.
 
 A party counts as found when some entity name or alias matches it after normalisation (case,
-punctuation, corporate suffixes) exactly, or with rapidfuzz ``token_set_ratio`` >= 90. CUAD's Parties
+punctuation, corporate suffixes) exactly, or with rapidfuzz ``ratio`` >= 90 (whole-name similarity: a name merely contained in a longer one does not count). CUAD's Parties
 column also lists defined roles ("the Customer", "Sponsor", "Carrier"): these are reported apart,
 since they are not names (recall over names is the figure that matters).
 
@@ -80,7 +80,7 @@ def main() -> None:
         names = per_doc.get(row["Filename"], set())
         for party in ast.literal_eval(row["Parties"]):
             key = norm(party)
-            hit = key in names or any(fuzz.token_set_ratio(key, n) >= 90 for n in names if n)
+            hit = key in names or any(fuzz.ratio(key, n) >= 90 for n in names if n)
             if is_role(party):
                 total_roles += 1
                 found_roles += hit

@@ -125,16 +125,70 @@ def postgres_url() -> Iterator[str]:
             log_text = log_file.read_text(errors="replace") if log_file.exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {proc.stderr.strip()}\n{log_text[-2000:]}")
         started = True
+        _PG_SERVERS[port] = dict(bindir=bindir, data=data, log_file=log_file, options=options)
         subprocess.run(
             [str(bindir / "createdb"), "-h", str(root), "-p", str(port), "-U", "lexprep", "lexprep"],
             check=True, capture_output=True, text=True,
         )
         yield f"postgresql+psycopg://lexprep:{password}@127.0.0.1:{port}/lexprep"
     finally:
+        _PG_SERVERS.pop(port, None)
         if started:
             subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
                                             "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+#: the throwaway servers ``postgres_url`` started, by port: what :class:`PostgresServer` needs to stop/start one
+_PG_SERVERS: dict[int, dict] = {}
+
+
+class PostgresServer:
+    """Stop and start the throwaway server behind ``postgres_url`` (to test a database restart mid-run).
+
+    ``stop()`` is ``pg_ctl stop -m fast`` (open connections are terminated); ``start()`` starts it again
+    on the same port with the same options. Run as the ``postgres`` user when we are root, like the fixture.
+    """
+
+    def __init__(self, port: int, bindir: Path, data: Path, log_file: Path, options: str):
+        self.port, self.bindir, self.data, self.log_file, self.options = port, bindir, data, log_file, options
+
+    def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            _as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]),
+            capture_output=True, text=True, timeout=120,
+        )
+
+    def is_running(self) -> bool:
+        return self._pg_ctl("status").returncode == 0
+
+    def stop(self) -> None:
+        proc = self._pg_ctl("-m", "fast", "-w", "-t", "60", "stop")
+        if proc.returncode != 0 and self.is_running():
+            raise RuntimeError(f"pg_ctl stop failed: {proc.stderr.strip()}")
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        proc = self._pg_ctl("-l", str(self.log_file), "-w", "-t", "60", "-o", self.options, "start")
+        if proc.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed: {proc.stderr.strip()}")
+
+
+@pytest.fixture
+def postgres_server(postgres_url: str) -> Iterator[PostgresServer]:
+    """Control of the server behind ``postgres_url``; skipped when the server is not ours
+    (``LEXPREP_TEST_POSTGRES_URL``). The server is running again when the test ends."""
+    from sqlalchemy import make_url
+
+    info = _PG_SERVERS.get(make_url(postgres_url).port)
+    if info is None:
+        pytest.skip(f"the PostgreSQL server was not started by the fixture ({POSTGRES_URL_ENV}): cannot restart it")
+    server = PostgresServer(make_url(postgres_url).port, **info)
+    try:
+        yield server
+    finally:
+        server.start()
 
 
 @contextlib.contextmanager

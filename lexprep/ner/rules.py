@@ -214,8 +214,44 @@ def statute_spans(text: str) -> list[Span]:
     ]
 
 
+# ----------------------------------------------------------------------- ORG with a corporate suffix
+
+_ORG_WORD = r"(?-i:[A-Z][A-Za-z0-9&'\-]*|[A-Z]{2,}|&|of|and|the)"
+_ORG_SUFFIX = (
+    r"(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|L\.L\.P\.|Ltd\.?|Limited"
+    r"|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|Partners|Group|Holdings|Bank|Trust)"
+)
+#: two to eight capitalised words (allowing "of", "and", "&", "the" inside) ending in a corporate suffix,
+#: e.g. "ENTERPRISE TRANSPORTATION COMPANY", "I-ON INTERACTIVE, INC.", "Stallings Capital Group Consultants, Ltd."
+ORG_SUFFIX_RE = re.compile(
+    rf"(?<![\w-])(?-i:[A-Z])[\w&'\-]*(?:[ \t]+{_ORG_WORD}){{0,6}},?[ \t]+(?=[A-Z])(?i:{_ORG_SUFFIX})(?![\w])"
+)
+_ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their|By|And|Between|Of|To|In|For|With)\s", re.I)
+
+
+def org_suffix_spans(text: str) -> list[Span]:
+    """ORG spans for names ending in a corporate suffix (Inc., Corp., Company, LLC, L.P., Ltd. ...).
+
+    Contracts name their parties this way in the preamble and signature blocks, often in capitals,
+    where a statistical model trained on news misses them. A leading article or preposition is not
+    part of the name ("between Acme Corp." -> "Acme Corp.").
+    """
+    out: list[Span] = []
+    for m in ORG_SUFFIX_RE.finditer(text):
+        start, value = m.start(), m.group(0)
+        stop = _ORG_STOP_START.match(value)
+        while stop:
+            start += stop.end()
+            value = value[stop.end():]
+            stop = _ORG_STOP_START.match(value)
+        if len(value.split()) < 2 or "\n" in value:
+            continue
+        out.append(Span("ORG", start, m.end(), 1.0, "ORG", "rules"))
+    return out
+
+
 def rule_spans(text: str) -> list[Span]:
-    """COURT, DOCKET and statute LAW spans of ``text``, in text order."""
-    spans = court_spans(text) + docket_spans(text) + statute_spans(text)
+    """COURT, DOCKET, statute LAW and corporate-suffix ORG spans of ``text``, in text order."""
+    spans = court_spans(text) + docket_spans(text) + statute_spans(text) + org_suffix_spans(text)
     spans.sort(key=lambda s: (s.start, s.end, s.label))
     return spans

@@ -172,3 +172,14 @@ def test_pool_slices_cover_everything_in_order():
         assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))
         if n >= 4:
             assert len(cuts) >= 2  # both workers busy
+
+
+def test_org_suffix_rule_finds_contract_parties():
+    from lexprep.ner.rules import org_suffix_spans
+
+    text = ('between I-ON INTERACTIVE, INC., a Florida corporation, and ENTERPRISE TRANSPORTATION COMPANY ("Carrier"); '
+            "the Company shall pay. The Company agrees. Stallings Capital Group Consultants, Ltd. signs.")
+    found = [text[s.start:s.end] for s in org_suffix_spans(text)]
+    assert found == ["I-ON INTERACTIVE, INC.", "ENTERPRISE TRANSPORTATION COMPANY",
+                     "Stallings Capital Group Consultants, Ltd."]
+    assert all(s.label == "ORG" and s.extractor == "rules" for s in org_suffix_spans(text))
