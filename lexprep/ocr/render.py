@@ -1,0 +1,101 @@
+"""Pages to images: PDF pages rendered with pypdfium2, image files split into frames with Pillow."""
+
+from __future__ import annotations
+
+import io
+from typing import Iterator
+
+from lexprep.errors import CorruptFileError
+from lexprep.settings import OcrSettings
+
+#: a page is a single scan when one image object covers at least this share of it
+SINGLE_SCAN_COVERAGE = 0.85
+#: never render a single scan below this resolution (dpi), whatever its own resolution
+MIN_DPI = 150
+
+
+def scan_dpi(page) -> int | None:
+    """The resolution (dpi) of the one image that covers the page, or None when it is not a single scan."""
+    import pypdfium2.raw as pdfium_c
+
+    width, height = page.get_size()
+    images = [o for o in page.get_objects(max_depth=2) if o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+    if len(images) != 1:
+        return None
+    left, bottom, right, top = images[0].get_bounds()
+    if (right - left) * (top - bottom) < SINGLE_SCAN_COVERAGE * width * height:
+        return None
+    try:
+        px_w, px_h = images[0].get_px_size()
+    except Exception:
+        return None
+    if right - left <= 0:
+        return None
+    return int(round(px_w / ((right - left) / 72.0)))
+
+
+def render_pdf_page(pdf, number: int, settings: OcrSettings):
+    """Render page ``number`` (1-based) of an open ``pypdfium2.PdfDocument`` to a grayscale PIL image.
+
+    The resolution is the embedded scan's own (clamped to [150, ``max_dpi``]) when the page is a single
+    scan and ``use_embedded_resolution`` is set, else ``settings.dpi``.
+
+    Returns:
+        (PIL.Image in mode "L", dpi).
+
+    Raises:
+        CorruptFileError: the page could not be rendered.
+    """
+    try:
+        page = pdf[number - 1]
+        try:
+            dpi = scan_dpi(page) if settings.use_embedded_resolution else None
+            dpi = max(MIN_DPI, min(dpi, settings.max_dpi)) if dpi else settings.dpi
+            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+            try:
+                image = bitmap.to_pil().convert("L")
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
+    except CorruptFileError:
+        raise
+    except Exception as exc:
+        raise CorruptFileError(f"page {number} could not be rendered: {type(exc).__name__}: {exc}") from exc
+    return image, dpi
+
+
+def image_frame(data: bytes, number: int):
+    """Frame ``number`` (1-based) of an image file as a grayscale PIL image, and its dpi when recorded.
+
+    Raises:
+        CorruptFileError: not an image, or no such frame.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.seek(number - 1)
+        dpi = img.info.get("dpi")
+        frame = img.convert("L")
+    except (UnidentifiedImageError, OSError, EOFError, ValueError) as exc:
+        raise CorruptFileError(f"image frame {number} could not be read: {type(exc).__name__}") from exc
+    return frame, (int(round(dpi[0])) if dpi and dpi[0] else None)
+
+
+def iter_image_frames(data: bytes) -> Iterator:
+    """Every frame of a PNG, JPEG, GIF or multi-page TIFF as a grayscale PIL image.
+
+    Raises:
+        CorruptFileError: the bytes are not an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        frames = getattr(img, "n_frames", 1) or 1
+    except (UnidentifiedImageError, OSError) as exc:
+        raise CorruptFileError(f"not an image: {type(exc).__name__}") from exc
+    for i in range(frames):
+        img.seek(i)
+        yield img.convert("L")
