@@ -58,7 +58,8 @@ def _fail(message: str, code: int = 2) -> None:
 def _quiet_prefect(verbose: bool) -> None:
     """Keep Prefect's per-task INFO lines off the terminal unless asked (set before prefect imports)."""
     if not verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # per-file failures are in the summary table; Prefect's own "task failed" lines would repeat them
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
         # the ephemeral API server's own shutdown noise ("Error flushing 1 events" when it is stopped)
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -106,7 +107,7 @@ class _ProgressView:
 
 
 def _counts_table(title: str, counts: dict) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False, min_width=34)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for key, value in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]) if isinstance(kv[1], (int, float)) else (0, kv[0])):

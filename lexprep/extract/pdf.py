@@ -91,8 +91,9 @@ def _open(data: bytes) -> pdfium.PdfDocument:
         message = str(exc)
         if "password" in message.lower() or "security" in message.lower():
             raise EncryptedFileError("PDF is password-protected") from exc
-        reason = message.split(":")[-1].strip() or message
-        raise CorruptFileError(f"PDF is damaged or truncated: {reason}") from exc
+        inner = re.search(r"PDFium:\s*([^)]+)", message)
+        reason = (inner.group(1) if inner else message).strip().rstrip(".") or "unreadable"
+        raise CorruptFileError(f"PDF is damaged or truncated: {reason.lower()}") from exc
 
 
 def extract_pdf(data: bytes, settings: Settings) -> ExtractedDocument:

@@ -33,43 +33,60 @@ def shared_run(shared_dir, tmp_path_factory):
     export = _lexprep("export", "--matter", "shared", "--db", db, "--out", str(root / "out"), cwd=root, home=root / "home")
     assert export.returncode == 0, export.stderr
     docs = [json.loads(l) for l in (root / "out" / "documents.jsonl").read_text().splitlines()]
-    return json.loads(first.stdout), json.loads(second.stdout), docs
+    chunks = [json.loads(l) for l in (root / "out" / "chunks.jsonl").read_text().splitlines()]
+    return json.loads(first.stdout), json.loads(second.stdout), docs, chunks
 
 
-def test_every_readable_format_is_done(shared_run):
-    _, _, docs = shared_run
+def test_every_file_is_done(shared_run):
+    """Issue 2 and 3: born-digital PDFs, DOCX/DOC/WPD, e-mails with attachments and HTML from their own
+    text; scanned pages through OCR; recordings through transcription. Nothing waits."""
+    _, _, docs, _ = shared_run
     by_name = {}
     for d in docs:
         by_name.setdefault(d["file_name"], d)
-    for d in docs:
-        name = d["file_name"]
-        ext = name.rsplit(".", 1)[-1].lower()
-        uri = d["source_uri"]
-        if "/scanned/" in uri and "#" not in uri:
-            assert d["status"] == "needs_ocr", (name, d["status"], d["error"])
-            assert all(p["method"] == "needs_ocr" for p in d["pages"]) or any(
-                p["method"] == "needs_ocr" for p in d["pages"])
-        elif "/audio/" in uri:
-            assert d["status"] == "needs_transcription", (name, d["status"])
-        elif ext in ("pdf", "docx", "eml", "msg", "html", "doc", "wpd") and "#" not in uri:
-            assert d["status"] == "done", (name, d["status"], d["error"])
-    # e-mail attachments became child documents
-    assert any(d["parent_id"] for d in docs)
+        assert d["status"] == "done", (d["file_name"], d["status"], d["error"])
+    assert any(d["parent_id"] for d in docs)  # e-mail attachments became child documents
     vector = by_name["vector-pdf.pdf"]
-    assert len(vector["pages"]) == 30 and all(p["method"] == "text_layer" for p in vector["pages"])
+    methods = [p["method"] for p in vector["pages"]]
+    assert len(methods) == 30 and methods[:28] == ["text_layer"] * 28 and set(methods[28:]) == {"tesseract"}
     assert vector["category"] == "opinion"
+    for name in ("image-pdf.pdf", "ocr_pdf_variation.pdf", "gov.uscourts.cand.203070.27.0.pdf"):
+        pages = by_name[name]["pages"]
+        assert pages and all(p["method"] == "tesseract" and 0 < p["confidence"] <= 1 and p["attempts"] for p in pages)
+    assert "UNITED" in by_name["ocr_pdf_variation.pdf"]["pages"][0]["text"]
+    stereo = by_name["stereo_diarization.wav"]
+    assert {s["speaker"] for s in stereo["segments"]} == {"channel_1", "channel_2"}
+    for name in ("jfk.flac", "mixture.wav"):
+        segments = by_name[name]["segments"]
+        assert segments and all(0 <= s["start_s"] < s["end_s"] for s in segments)
 
 
 def test_mentions_cover_the_legal_labels(shared_run):
-    first, _, _ = shared_run
+    first, _, _, _ = shared_run
     labels = first["status"]["mentions_by_label"]
     for label in ("CASE", "LAW", "COURT", "DOCKET", "PERSON", "ORG", "DATE", "MONEY", "GPE"):
         assert labels.get(label, 0) > 0, label
 
 
 def test_second_run_changes_no_count(shared_run):
-    first, second, _ = shared_run
+    first, second, _, _ = shared_run
     assert second["processed"] == 0
     before, after = dict(first["status"]), dict(second["status"])
     before.pop("last_run"), after.pop("last_run")
     assert before == after
+
+
+def test_recording_chunks_carry_time_and_speakers(shared_run):
+    _, _, docs, chunks = shared_run
+    audio_ids = {d["id"] for d in docs if d["kind"] == "audio"}
+    audio_chunks = [c for c in chunks if c["document_id"] in audio_ids]
+    assert audio_chunks
+    for c in audio_chunks:
+        assert c["page_start"] is None and c["start_s"] is not None and c["end_s"] >= c["start_s"] and c["speakers"]
+
+
+def test_costs_are_counted(shared_run):
+    first, _, _, _ = shared_run
+    costs = first["status"]["costs"]
+    assert costs["ocr_pages"].get("tesseract", 0) >= 7
+    assert costs["audio_seconds"] > 60
