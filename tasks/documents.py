@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import rate_limit
 
 import threading
 
 from lexprep import PIPELINE_VERSION, pipeline, progress
-from lexprep.errors import InputError, MissingDependencyError
+from lexprep.errors import InputError, MissingDependencyError, TransientError
 from lexprep.models import (
     CategoryResult,
     Chunk,
@@ -68,7 +69,13 @@ def extract_task(source: SourceFile, data: bytes, settings: Settings) -> Extract
 
 @task(name="ocr", task_run_name="ocr {source.file_name}", **STAGE_TASK_OPTIONS)
 def ocr_task(source: SourceFile, data: bytes, extracted: ExtractedDocument, settings: Settings) -> ExtractedDocument:
-    """OCR the pages that need it: in this process's worker pool, or on the OCR stage deployment."""
+    """OCR the pages that need it: in this process's worker pool, or on the OCR stage deployment.
+
+    With an API engine (mistral) the pages first take slots of the ``mistral-api`` rate limit
+    (``make deploy`` creates it; absent, nothing waits).
+    """
+    if settings.ocr_engine() == "mistral":
+        rate_limit("mistral-api", occupy=max(1, len(pipeline.needs_ocr_pages(extracted))), strict=False)
     if settings.deployments.ocr:
         from tasks.stages import ocr_on_deployment
 
@@ -78,7 +85,10 @@ def ocr_task(source: SourceFile, data: bytes, extracted: ExtractedDocument, sett
 
 @task(name="transcribe", task_run_name="transcribe {source.file_name}", **STAGE_TASK_OPTIONS)
 def transcribe_task(source: SourceFile, data: bytes, extracted: ExtractedDocument, settings: Settings) -> ExtractedDocument:
-    """Transcribe a recording: in this process, or on the transcription stage deployment."""
+    """Transcribe a recording: in this process, or on the transcription stage deployment (the OpenAI
+    engine first takes a slot of the ``openai-api`` rate limit)."""
+    if settings.asr_engine() == "openai":
+        rate_limit("openai-api", strict=False)
     if settings.deployments.transcribe:
         from tasks.stages import transcribe_on_deployment
 
@@ -159,8 +169,16 @@ def process_document(
     """
     store = get_store(db)
     timings: dict[str, float] = {}
-    with pipeline.timed(timings, "read"):
-        source, data = loaded if loaded is not None else read_source(ref)
+    try:
+        with pipeline.timed(timings, "read"):
+            source, data = loaded if loaded is not None else read_source(ref)
+    except (InputError, TransientError) as exc:
+        # the object vanished after listing, or its read outlived its retries: without its bytes there
+        # is no sha256 (no document row), so it is reported in the run summary; a re-run reads it again
+        error = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+        log.warning("cannot read %s: %s", ref.file_name, error)
+        progress.emit("document", ref.file_name, DocStatus.failed.value, final=True)
+        return DocumentOutcome("", ref.file_name, "", DocStatus.failed.value, error, False, 0, 0, 0, timings)
     if not _claim(matter_id, source.sha256):
         progress.emit("document", source.file_name, "duplicate", final=True)
         return DocumentOutcome("", source.file_name, source.sha256, "duplicate", None, True, 0, 0, 0, timings)
