@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from lexprep import PIPELINE_VERSION
-from lexprep.errors import InputError
+from lexprep.errors import InputError, TransientError
 from lexprep.extract import extract
 from lexprep.models import (
     CategoryResult,
@@ -36,6 +36,10 @@ from lexprep.settings import ChunkSettings, NerSettings, Settings
 from lexprep.sources import describe
 from lexprep.text import categorize, chunk_text, clean_pages, make_token_counter
 from lexprep.text.transcript import annotate_chunks, transcript_text
+
+#: the error prefix of a document that failed for a passing reason (its retries ran out): the next run
+#: processes it again without --retry-failed
+TEMPORARY_FAILURE = "temporary failure: "
 
 STAGES = ("read", "extract", "ocr", "transcribe", "clean", "categorize", "chunk", "mentions", "store", "resolve", "graph")
 
@@ -227,6 +231,8 @@ def failure(source: SourceFile, exc: BaseException, timings: dict[str, float] | 
     """The DocumentResult of a document that could not be processed (status failed/unsupported)."""
     if isinstance(exc, InputError):
         status, message = exc.status, str(exc)
+    elif isinstance(exc, TransientError):
+        status, message = DocStatus.failed.value, f"{TEMPORARY_FAILURE}{exc}"
     else:
         status, message = DocStatus.failed.value, f"{type(exc).__name__}: {exc}"
     return DocumentResult(source=source, status=status, error=message.splitlines()[0][:500] if message else status,
@@ -279,15 +285,16 @@ def needs_processing(info, settings: Settings, retry_failed: bool = False) -> bo
 
     ``info`` is the store's DocumentInfo or None. A document is skipped when it reached a terminal
     status with the same pipeline version and settings fingerprint; failed and unsupported documents
-    are retried only with ``retry_failed``. Documents waiting for OCR or transcription (an engine was
-    missing) are tried again on every run.
+    are retried only with ``retry_failed``, except those that failed for a passing reason (a database
+    or API outage that outlived the retries). Documents waiting for OCR or transcription (an engine
+    was missing) are tried again on every run.
     """
     if info is None:
         return True
     if info.pipeline_version != PIPELINE_VERSION or info.settings_fingerprint != settings.fingerprint():
         return True
     if info.status in (DocStatus.failed.value, DocStatus.unsupported.value):
-        return retry_failed
+        return retry_failed or (getattr(info, "error", None) or "").startswith(TEMPORARY_FAILURE)
     return info.status not in {s.value for s in (DocStatus.done, DocStatus.partial)}
 
 

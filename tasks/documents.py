@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import rate_limit
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 import threading
 
@@ -188,9 +189,16 @@ def process_document(
         _release(matter_id, source.sha256)
 
 
+#: a status update waits out a short database outage (lock, restart) before the document fails
+_status_retry = retry(retry=retry_if_exception_type(TransientError), wait=wait_random_exponential(multiplier=0.5, max=8),
+                      stop=stop_after_attempt(5), reraise=True)
+
+
 def _process_claimed(source, data, parent_id, matter_id, matter, store, db, settings, retry_failed, timings):
+    set_status = _status_retry(store.set_status)
+
     def advance(document_id: str, status: DocStatus) -> None:
-        store.set_status(document_id, status.value)
+        set_status(document_id, status.value)
         progress.emit("document", source.file_name, status.value)
 
     info = store.get_document(matter_id, source.sha256)

@@ -90,6 +90,7 @@ class DocumentInfo:
     pipeline_version: str | None
     settings_fingerprint: str | None
     parent_id: str | None
+    error: str | None = None
 
 
 def matter_id_for(name: str) -> str:
@@ -338,7 +339,7 @@ class Store:
         d = t.documents.c
         with self._read() as s:
             row = s.execute(
-                select(d.id, d.status, d.pipeline_version, d.settings_fingerprint, d.parent_id).where(
+                select(d.id, d.status, d.pipeline_version, d.settings_fingerprint, d.parent_id, d.error).where(
                     d.matter_id == matter_id, d.sha256 == sha256
                 )
             ).first()

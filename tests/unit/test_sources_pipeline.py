@@ -49,6 +49,7 @@ class Info:
     status: str
     pipeline_version: str
     settings_fingerprint: str
+    error: str | None = None
 
 
 def test_needs_processing_decisions():
@@ -62,6 +63,7 @@ def test_needs_processing_decisions():
     assert needs_processing(Info("done", "0", fp), settings)  # new pipeline version
     assert needs_processing(Info("done", PIPELINE_VERSION, "other"), settings)  # changed settings
     assert not needs_processing(Info("failed", PIPELINE_VERSION, fp), settings)
+    assert needs_processing(Info("failed", PIPELINE_VERSION, fp, "temporary failure: database restarting"), settings)
     assert needs_processing(Info("failed", PIPELINE_VERSION, fp), settings, retry_failed=True)
 
 
