@@ -103,7 +103,7 @@ class OcrSettings(BaseModel):
         description="engines tried in turn after `engine` while a page's confidence is below escalate_below",
     )
     escalate_below: float = Field(0.80, description="page confidence (0..1) under which the next engine is tried")
-    dpi: int = Field(300, description="render resolution (dots per inch) for pages without a single embedded scan")
+    dpi: int = Field(200, description="render resolution (dots per inch) for pages without a single embedded scan")
     use_embedded_resolution: bool = Field(
         True, description="render a single-scan page at its embedded image's own resolution (capped by max_dpi)"
     )

@@ -29,8 +29,10 @@ def scan_dpi(page) -> int | None:
         px_w, px_h = images[0].get_px_size()
     except Exception:
         return None
-    if right - left <= 0:
+    if right - left <= 0 or top - bottom <= 0:
         return None
+    if (px_w > px_h) != (right - left > top - bottom):  # placed rotated by 90 degrees
+        px_w, px_h = px_h, px_w
     return int(round(px_w / ((right - left) / 72.0)))
 
 
