@@ -30,7 +30,9 @@ class TesseractEngine:
         self.settings = settings
         # one thread per tesseract process: pages run in parallel processes instead
         os.environ["OMP_THREAD_LIMIT"] = str(settings.tesseract_threads)
-        self.config = f"--psm {settings.tesseract_psm}"
+        # tessedit_do_invert=0 skips the second pass that looks for white-on-black text (about 7% of the
+        # time per page measured here; scanned filings rarely carry inverted text)
+        self.config = f"--psm {settings.tesseract_psm} -c tessedit_do_invert=0"
 
     def recognize(self, image) -> OcrResult:
         started = time.perf_counter()
