@@ -50,6 +50,18 @@ def _open_store(db: str | None):
     return Store.open(_settings(db=db).resolved_db_url())
 
 
+def _store_and_matter(db: str | None, matter: str):
+    """The open store and the matter's id; exits 2 when the store is unreachable or the matter unknown."""
+    try:
+        store = _open_store(db)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    matter_id = store.find_matter(matter)
+    if matter_id is None:
+        _fail(f"no matter named {matter!r} in this store")
+    return store, matter_id
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
@@ -244,13 +256,7 @@ def status(
     json_out: bool = typer.Option(False, "--json", help="one JSON object"),
 ) -> None:
     """Counts for a matter: documents by status, pages by method, chunks, mentions, entities, relationships."""
-    try:
-        store = _open_store(db)
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    matter_id = store.find_matter(matter)
-    if matter_id is None:
-        _fail(f"no matter named {matter!r} in this store")
+    store, matter_id = _store_and_matter(db, matter)
     counts = store.status(matter_id)
     if json_out:
         print(json.dumps(counts, indent=2, sort_keys=True))
@@ -265,13 +271,7 @@ def export(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Write the matter as RAG-ready JSONL files."""
-    try:
-        store = _open_store(db)
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    matter_id = store.find_matter(matter)
-    if matter_id is None:
-        _fail(f"no matter named {matter!r} in this store")
+    store, matter_id = _store_and_matter(db, matter)
     out.mkdir(parents=True, exist_ok=True)
     written = store.export(matter_id, out)
     for name, n in written.items():
@@ -287,13 +287,7 @@ def forget(
     """Delete a document (and its attachments) with everything derived from it; re-resolve entities."""
     from lexprep import pipeline
 
-    try:
-        store = _open_store(db)
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    matter_id = store.find_matter(matter)
-    if matter_id is None:
-        _fail(f"no matter named {matter!r} in this store")
+    store, matter_id = _store_and_matter(db, matter)
     if "://" not in key and Path(key).exists():
         key = str(Path(key).resolve())
     result = pipeline.forget(store, matter_id, matter, key, _settings(db=db))
