@@ -26,6 +26,9 @@ moto_server = pytest.importorskip("moto.server")
 
 from lexprep.demo import write_demo_matter  # noqa: E402
 
+#: moto keeps IAM state per process, shared by every module that starts a server: one user per module
+IAM_USER = "lexprep-cli"
+
 pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
 BIN = Path(sys.executable).parent
@@ -57,10 +60,10 @@ def s3env(tmp_path_factory) -> dict:
     for path in files:
         s3.put_object(Bucket=BUCKET, Key=f"demo/{path.relative_to(local).as_posix()}", Body=path.read_bytes())
     iam = boto3.client("iam", **admin)
-    iam.create_user(UserName="lexprep")
-    iam.put_user_policy(UserName="lexprep", PolicyName="s3-all", PolicyDocument=json.dumps(
+    iam.create_user(UserName=IAM_USER)
+    iam.put_user_policy(UserName=IAM_USER, PolicyName="s3-all", PolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="lexprep")["AccessKey"]
+    key = iam.create_access_key(UserName=IAM_USER)["AccessKey"]
     _post(f"{endpoint}/moto-api/reset-auth", b"0")  # from now on every request is authenticated
     good = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"], "AWS_DEFAULT_REGION": "us-east-1"}

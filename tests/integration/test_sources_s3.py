@@ -24,6 +24,9 @@ moto_server = pytest.importorskip("moto.server")
 
 from lexprep.errors import ConfigurationError, InputError, TransientError  # noqa: E402
 from lexprep.sources import (  # noqa: E402
+
+#: moto keeps IAM state per process, shared by every module that starts a server: one user per module
+IAM_USER = "lexprep-sources"
     ObjectNotFoundError,
     S3Options,
     download,
@@ -77,15 +80,15 @@ def moto():
     for key, body in {**OBJECTS, **HOSTILE}.items():
         s3.put_object(Bucket=BUCKET, Key=key, Body=body)
     iam = boto3.client("iam", **admin)
-    iam.create_user(UserName="lexprep")
+    iam.create_user(UserName=IAM_USER)
     iam.put_user_policy(
-        UserName="lexprep",
+        UserName=IAM_USER,
         PolicyName="s3-all",
         PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
         ),
     )
-    key = iam.create_access_key(UserName="lexprep")["AccessKey"]
+    key = iam.create_access_key(UserName=IAM_USER)["AccessKey"]
     _post(f"{endpoint}/moto-api/reset-auth", b"0")  # from now on every request is authenticated
     good = S3Options(
         endpoint_url=endpoint, region="us-east-1", key=key["AccessKeyId"], secret=key["SecretAccessKey"]
