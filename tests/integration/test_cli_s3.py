@@ -26,15 +26,15 @@ moto_server = pytest.importorskip("moto.server")
 
 from lexprep.demo import write_demo_matter  # noqa: E402
 
-#: moto keeps IAM state per process, shared by every module that starts a server: one user per module
-IAM_USER = "lexprep-cli"
-
 pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
 BIN = Path(sys.executable).parent
 BUCKET = "matters"
 WRONG_SECRET = "wrong-secret-3f9a0c7e1b"
 
+
+#: moto keeps IAM state per process, shared by every module that starts a server: one user per module
+IAM_USER = "lexprep-cli"
 
 def _post(url: str, body: bytes) -> None:
     req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})

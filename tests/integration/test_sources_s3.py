@@ -24,9 +24,6 @@ moto_server = pytest.importorskip("moto.server")
 
 from lexprep.errors import ConfigurationError, InputError, TransientError  # noqa: E402
 from lexprep.sources import (  # noqa: E402
-
-#: moto keeps IAM state per process, shared by every module that starts a server: one user per module
-IAM_USER = "lexprep-sources"
     ObjectNotFoundError,
     S3Options,
     download,
@@ -59,6 +56,9 @@ HOSTILE = {
     "ünï/../çødé.pdf": b"unicode climb",
 }
 
+
+#: moto keeps IAM state per process, shared by every module that starts a server: one user per module
+IAM_USER = "lexprep-sources"
 
 def _post(url: str, body: bytes) -> dict:
     req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
