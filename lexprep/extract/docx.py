@@ -15,21 +15,28 @@ def _iter_block_text(document) -> list[str]:
     from docx.text.paragraph import Paragraph
 
     out: list[str] = []
-    body = document.element.body
-    for child in body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            out.append(Paragraph(child, document).text)
-        elif tag == "tbl":
-            table = Table(child, document)
-            for row in table.rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    text = cell.text.strip()
-                    if not cells or cells[-1] != text:  # merged cells repeat their text
-                        cells.append(text)
-                out.append(" | ".join(cells))
-            out.append("")
+
+    def walk(container) -> None:
+        for child in container.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                out.append(Paragraph(child, document).text)
+            elif tag == "tbl":
+                table = Table(child, document)
+                for row in table.rows:
+                    cells: list[str] = []
+                    seen: set[int] = set()
+                    for cell in row.cells:
+                        if id(cell._tc) in seen:  # a merged cell is returned once per grid column it spans
+                            continue
+                        seen.add(id(cell._tc))
+                        cells.append(cell.text.strip())
+                    out.append(" | ".join(cells))
+                out.append("")
+            elif tag in ("sdt", "sdtContent", "customXml", "ins", "smartTag"):
+                walk(child)  # content controls and tracked insertions hold body paragraphs and tables
+
+    walk(document.element.body)
     return out
 
 

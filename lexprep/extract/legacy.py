@@ -34,10 +34,11 @@ def _run(cmd: list[str], path: Path) -> str:
     try:
         proc = subprocess.run([*cmd, str(path)], capture_output=True, timeout=TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired as exc:
-        raise CorruptFileError(f"{cmd[0]} did not finish within {TIMEOUT_S} s") from exc
+        raise CorruptFileError(f"{Path(cmd[0]).name} did not finish within {TIMEOUT_S} s") from exc
     if proc.returncode != 0:
         first = (proc.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit code {proc.returncode}"])[0]
-        raise CorruptFileError(f"{cmd[0]} could not read the file: {first[:200]}")
+        first = first.replace(str(path), "the file")  # the temporary path means nothing to a person
+        raise CorruptFileError(f"{Path(cmd[0]).name} could not read the file: {first[:200]}")
     return proc.stdout.decode("utf-8", "replace")
 
 
@@ -69,7 +70,13 @@ def extract_legacy(data: bytes, kind: str) -> ExtractedDocument:
         path = Path(tmp) / f"input.{kind}"
         path.write_bytes(data)
         if tool is not None:
-            text, used = _run([tool, *cmd[1:]], path), program
+            try:
+                text, used = _run([tool, *cmd[1:]], path), program
+            except CorruptFileError:
+                if soffice is None:
+                    raise
+                # antiword reads Word 97-2003 only (not Word 6/95); LibreOffice reads more
+                text, used = _libreoffice(soffice, path, Path(tmp)), "libreoffice"
         else:
             text, used = _libreoffice(soffice, path, Path(tmp)), "libreoffice"
     return ExtractedDocument(kind=kind, pages=[Page(1, PageMethod.converter.value, text, 1.0)],

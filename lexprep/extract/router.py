@@ -9,7 +9,7 @@ from lexprep.settings import Settings
 _UNSUPPORTED = {
     "zip": "ZIP archive is not supported (unpack it into the matter folder)",
     "rtf": "RTF is not supported yet",
-    "ole": "this Office format (Excel/PowerPoint 97-2003) is not supported",
+    "ole": "Office 97-2003 file that is not a Word document or Outlook message (e.g. Excel, PowerPoint) is not supported",
     "unknown": "unknown binary format (not PDF, Office, e-mail, HTML, text, audio or image)",
 }
 

@@ -17,6 +17,15 @@ _EMAIL_HEADER = re.compile(
     rb"^(?:From|To|Cc|Subject|Date|Received|Return-Path|Message-ID|MIME-Version|Delivered-To|X-[\w-]+|Reply-To|Sender|In-Reply-To|References|Content-Type)\s*:",
     re.I | re.M,
 )
+#: header names only e-mail uses: one of them (or an address in From/To/Cc) makes a header block
+#: e-mail; without either, a memo's "TO: / FROM: / DATE: / RE:" lines stay plain text
+_STRONG_EMAIL_HEADER = re.compile(
+    rb"^(?:Received|Return-Path|Message-ID|MIME-Version|Delivered-To|X-[\w-]+|Reply-To|Sender|In-Reply-To|References|Content-Type|Content-Transfer-Encoding|DKIM-Signature)\s*:",
+    re.I | re.M,
+)
+_ADDRESS_HEADER = re.compile(rb"^(?:From|To|Cc|Bcc)\s*:[^\r\n]*[\w.+'-]@[\w-]+\.[\w.-]+", re.I | re.M)
+#: DIB header sizes of the BMP variants (BITMAPCOREHEADER .. BITMAPV5HEADER)
+_BMP_DIB_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|<title>|<div[\s>]|<p>|<table[\s>]", re.I)
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -106,8 +115,8 @@ def _is_image(head: bytes) -> str | None:
         return "image/tiff"
     if head.startswith((b"GIF87a", b"GIF89a")):
         return "image/gif"
-    if head.startswith(b"BM") and len(head) > 14:
-        return "image/bmp"
+    if head.startswith(b"BM") and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_DIB_SIZES:
+        return "image/bmp"  # "BM" plus a known DIB header size: a text file may start with "BM" too
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return None
@@ -130,7 +139,7 @@ def sniff(data: bytes, file_name: str = "") -> tuple[str, str | None]:
         return _ole_kind(data)
     if head.startswith(b"\xffWPC"):
         return "wpd", "application/vnd.wordperfect"
-    if head.startswith(b"{\\rtf"):
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
         return "rtf", "application/rtf"
     image = _is_image(head)
     if image:
@@ -148,7 +157,11 @@ def sniff(data: bytes, file_name: str = "") -> tuple[str, str | None]:
     first_lines = stripped[:2048]
     header_hits = len(_EMAIL_HEADER.findall(first_lines))
     name = file_name.lower()
-    if (_EMAIL_HEADER.match(first_lines) and header_hits >= 2) or (name.endswith(".eml") and header_hits >= 1):
+    header_block = re.split(rb"\r?\n[ \t]*\r?\n", first_lines, maxsplit=1)[0]
+    conclusive = bool(_STRONG_EMAIL_HEADER.search(header_block) or _ADDRESS_HEADER.search(header_block))
+    if (_EMAIL_HEADER.match(first_lines) and header_hits >= 2 and (conclusive or name.endswith(".eml"))) or (
+        name.endswith(".eml") and header_hits >= 1
+    ):
         return "eml", "message/rfc822"
     if _HTML.search(stripped[:4096]) and (stripped.startswith(b"<") or name.endswith((".htm", ".html"))):
         return "html", "text/html"

@@ -192,3 +192,81 @@ def test_legacy_formats_name_the_missing_tool(monkeypatch):
         legacy.extract_legacy(b"\xd0\xcf\x11\xe0", "doc")
     with pytest.raises(UnsupportedFormatError, match="wpd2text"):
         legacy.extract_legacy(b"\xffWPC", "wpd")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Café résumé naïve § 12\n".encode("latin-1"), "naïve"),
+        ("Señor Muñoz v. España\n".encode("latin-1"), "Señor Muñoz"),
+        ("\u201cQuoted\u201d \u2014 text \u20ac5\n".encode("cp1252"), "\u201cQuoted\u201d \u2014"),
+        ("Plain text in UTF-16 without a byte-order mark.\n".encode("utf-16-le"), "without a byte-order mark"),
+    ],
+)
+def test_short_western_and_bomless_utf16_text_decode_right(raw, expected):
+    kind, doc = _run(raw, "note.txt")
+    assert kind == "text"
+    assert expected in doc.pages[0].text
+
+
+def test_cyrillic_single_byte_text_is_not_read_as_western():
+    from lexprep.extract.text import decode_text
+
+    text, _ = decode_text("Истец подал апелляционную жалобу в суд.".encode("cp1251"))
+    assert "апелляционную" in text
+
+
+def test_memo_headers_are_text_but_real_email_headers_are_eml():
+    memo = b"TO: All Staff\nFROM: Jane Doe\nDATE: March 3, 2021\nRE: Settlement conference\n\nMoved to Friday.\n"
+    kind, doc = _run(memo, "memo.txt")
+    assert kind == "text" and "RE: Settlement conference" in doc.pages[0].text
+    mail = b"From: Jane Doe <jane@firm.example>\nTo: bob@court.example\nSubject: Hearing\n\nSee you there.\n"
+    assert sniff(mail, "saved.txt")[0] == "eml"
+    assert sniff(b"Received: from mx\nFrom: Jane\nSubject: x\n\nbody\n", "x.txt")[0] == "eml"
+
+
+def test_text_starting_with_bm_is_not_a_bitmap():
+    assert sniff(b"BMW sales report for the first and second quarter\n", "report.txt")[0] == "text"
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, format="BMP")
+    assert sniff(buf.getvalue(), "x.dat") == ("image", "image/bmp")
+
+
+def test_docx_content_controls_and_repeated_cells():
+    import docx
+    from docx.oxml import parse_xml
+
+    d = docx.Document()
+    d.add_paragraph("Before")
+    table = d.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "Merged"
+    table.cell(0, 2).text = "X"
+    for i, value in enumerate(("Yes", "Yes", "No")):
+        table.cell(1, i).text = value
+    sdt = parse_xml(
+        '<w:sdt xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:sdtContent>'
+        "<w:p><w:r><w:t>Inside a content control</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+    )
+    d.element.body.insert(len(d.element.body) - 1, sdt)
+    d.add_paragraph("After")
+    buf = io.BytesIO()
+    d.save(buf)
+    _, doc = _run(buf.getvalue(), "x.docx")
+    lines = [line for line in doc.pages[0].text.splitlines() if line]
+    assert lines == ["Before", "Merged | X", "Yes | Yes | No", "Inside a content control", "After"]
+
+
+def test_converter_failure_is_one_readable_line(monkeypatch):
+    import shutil
+
+    import lexprep.extract.legacy as legacy
+
+    if shutil.which("antiword") is None:
+        pytest.skip("antiword not installed")
+    monkeypatch.setattr(legacy, "_soffice", lambda: None)
+    with pytest.raises(CorruptFileError) as info:
+        legacy.extract_legacy(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"x" * 600, "doc")
+    message = str(info.value)
+    assert message.startswith("antiword could not read the file") and "\n" not in message and "/tmp" not in message
