@@ -223,6 +223,12 @@ def run(
 
     from flows.process_matter import process_matter  # imports Prefect
 
+    if not verbose:  # Prefect's client services log "Still processing items..." on their own root-level loggers
+        import logging
+
+        for name in ("EventsWorker", "APILogWorker"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
     view = None if json_out else _ProgressView()
     unsubscribe = progress.subscribe(view) if view else (lambda: None)
     t_flow = time.perf_counter()

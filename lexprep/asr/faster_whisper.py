@@ -128,6 +128,6 @@ class FasterWhisperEngine:
                 continue
             start = min(max(float(piece.start), 0.0), duration)
             end = min(max(float(piece.end), start), duration)
-            confidence = min(max(math.exp(piece.avg_logprob), 0.0), 1.0) if piece.avg_logprob is not None else None
+            confidence = min(max(math.exp(piece.avg_logprob), 0.0), 1.0) if piece.avg_logprob is not None and math.isfinite(piece.avg_logprob) else None
             segments.append(Segment(start_s=start, end_s=end, text=text, confidence=confidence, channel=channel))
         return segments, getattr(info, "language", None) or self.settings.language

@@ -223,7 +223,7 @@ class OpenAIApiEngine:
                 start = min(max(float(iget("start", 0.0) or 0.0), 0.0), piece_s)
                 end = min(max(float(iget("end", start) or start), start), piece_s)
                 logprob = iget("avg_logprob")
-                confidence = min(max(math.exp(logprob), 0.0), 1.0) if logprob is not None else None
+                confidence = min(max(math.exp(logprob), 0.0), 1.0) if logprob is not None and math.isfinite(logprob) else None
                 segments.append(Segment(start_s=start, end_s=end, text=seg_text, confidence=confidence))
         elif text.strip():
             segments.append(Segment(start_s=0.0, end_s=piece_s, text=text.strip()))

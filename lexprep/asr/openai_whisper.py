@@ -113,6 +113,6 @@ class OpenAIWhisperEngine:
             start = min(max(float(item["start"]), 0.0), duration)
             end = min(max(float(item["end"]), start), duration)
             logprob = item.get("avg_logprob")
-            confidence = min(max(math.exp(logprob), 0.0), 1.0) if logprob is not None else None
+            confidence = min(max(math.exp(logprob), 0.0), 1.0) if logprob is not None and math.isfinite(logprob) else None
             segments.append(Segment(start_s=start, end_s=end, text=text, confidence=confidence, channel=channel))
         return segments, result.get("language") or self.settings.language
