@@ -2,7 +2,8 @@
 
 One module per engine, heavy imports lazy:
 
-- ``tesseract`` (:mod:`lexprep.ocr.tesseract`): Debian's tesseract-ocr through pytesseract; the local default.
+- ``tesseract`` (:mod:`lexprep.ocr.tesseract`): tesseract in process through tesserocr (pytesseract and
+  Debian's binary as the fallback), with Debian's language data; the local default.
 - ``rapidocr`` (:mod:`lexprep.ocr.rapidocr`): PP-OCR ONNX models shipped in rapidocr-onnxruntime.
 - ``mistral`` (:mod:`lexprep.ocr.mistral`): Mistral OCR through the ``mistralai`` client (cloud profile).
 - ``qwen2-vl`` (:mod:`lexprep.ocr.qwen2vl`): Qwen2-VL through transformers (gpu profile).
@@ -32,7 +33,6 @@ class OcrResult:
         engine: the engine's name.
         dpi: the image's resolution (dots per inch) when known.
         elapsed_s: seconds spent in the engine.
-        tokens_in, tokens_out: API usage when the engine reports it (pages for Mistral count as tokens_in=0).
     """
 
     text: str

@@ -37,6 +37,17 @@ def _status(exc: BaseException) -> int | None:
     return None
 
 
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP library's connection and timeout errors (the SDK moved from httpx to httpx2 in 2.x)."""
+    found: list[type[BaseException]] = []
+    for module in ("httpx2", "httpx"):
+        try:
+            found.append(__import__(module).TransportError)  # timeouts, connect, read, protocol errors
+        except (ImportError, AttributeError):
+            pass
+    return tuple(found)
+
+
 def _scrub(message: str, secret: str | None) -> str:
     if secret:
         message = message.replace(secret, "***")
@@ -48,21 +59,25 @@ class MistralOcrEngine:
 
     def __init__(self, settings: OcrSettings, *, backoff_s: float = BACKOFF_S, max_attempts: int = MAX_ATTEMPTS):
         try:
-            from mistralai.client import Mistral
+            from mistralai.client import Mistral  # mistralai >= 2 (1.x: ``from mistralai import Mistral``)
         except ImportError as exc:
-            raise MissingDependencyError("mistralai", "lexprep[cloud]") from exc
+            raise MissingDependencyError("mistralai >= 2", "lexprep[cloud]") from exc
         key = settings.mistral_api_key.get_secret_value() if settings.mistral_api_key else os.environ.get("MISTRAL_API_KEY")
         if not key:
             raise ConfigurationError("Mistral OCR needs an API key (LEXPREP_OCR__MISTRAL_API_KEY or a MistralCredentials block)")
         self._key = key
         self.settings = settings
-        from mistralai.client.utils.retries import RetryConfig
+        from mistralai.client.utils.logger import NoOpLogger
+        from mistralai.client.utils.retries import RetryConfig  # noqa: I001 - the SDK's own retries: off
 
+        self._transport_errors = _transport_errors()
         self._client = Mistral(
             api_key=key,
             server_url=settings.mistral_base_url,
             timeout_ms=int(settings.timeout_s * 1000),
-            retry_config=RetryConfig("off", None, False),
+            retry_config=RetryConfig("off", None, False),  # the retry count is ours (tenacity)
+            # with MISTRAL_DEBUG set the SDK's default logger prints request headers (the key): never
+            debug_logger=NoOpLogger(),
         )
         self._call = retry(
             retry=retry_if_exception_type(TransientError),
@@ -72,20 +87,20 @@ class MistralOcrEngine:
         )(self._once)
 
     def _once(self, data_url: str):
-        import httpx
-
         try:
             return self._client.ocr.process(
                 model=self.settings.mistral_model,
                 document={"type": "image_url", "image_url": data_url},
                 confidence_scores_granularity="page",
+                include_blocks=False,  # only the markdown is used: keep the response small
             )
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except self._transport_errors as exc:
             raise TransientError(f"Mistral OCR unreachable or timed out: {type(exc).__name__}") from None
         except Exception as exc:
             status = _status(exc)
             if status is None:
-                if "timeout" in type(exc).__name__.lower() or "connect" in type(exc).__name__.lower():
+                kind = type(exc).__name__.lower()
+                if "timeout" in kind or "connect" in kind or "noresponse" in kind:
                     raise TransientError(f"Mistral OCR unreachable or timed out: {type(exc).__name__}") from None
                 raise
             reason = _scrub(str(getattr(exc, "body", "") or exc).splitlines()[0] if str(exc) else "", self._key)
@@ -108,4 +123,6 @@ class MistralOcrEngine:
         average = getattr(scores, "average_page_confidence_score", None) if scores else None
         if isinstance(average, (int, float)):
             confidence = round(min(max(float(average), 0.0), 1.0), 4)
-        return OcrResult(text, confidence, self.name, elapsed_s=time.perf_counter() - started)
+        dpi = image.info.get("dpi")
+        return OcrResult(text, confidence, self.name, dpi=int(round(dpi[0])) if dpi else None,
+                         elapsed_s=time.perf_counter() - started)

@@ -10,6 +10,7 @@ confidence: we report the mean probability of the generated tokens (exp of the m
 
 from __future__ import annotations
 
+import threading
 import time
 
 from lexprep.errors import MissingDependencyError
@@ -37,9 +38,15 @@ class Qwen2VLEngine:
         self.image_processor = AutoImageProcessor.from_pretrained(path)
         self.model = Qwen2VLForConditionalGeneration.from_pretrained(path, dtype=dtype)
         self.model.to(self.device).eval()
+        self._lock = threading.Lock()  # one generation at a time per process (thread-safe recognize)
         self.merge = getattr(self.image_processor, "merge_size", None) or self.model.config.vision_config.spatial_merge_size
 
     def recognize(self, image) -> OcrResult:
+        """Transcribe one page image (PIL, any mode). Thread-safe: generations run one at a time."""
+        with self._lock:
+            return self._recognize(image)
+
+    def _recognize(self, image) -> OcrResult:
         torch = self._torch
         started = time.perf_counter()
         vision = self.image_processor(images=[image.convert("RGB")], return_tensors="pt")
@@ -66,4 +73,6 @@ class Qwen2VLEngine:
             logprobs = [torch.log_softmax(score[0].float(), dim=-1)[tok].item() for score, tok in zip(out.scores, new_tokens)]
             if logprobs:
                 confidence = round(float(torch.tensor(logprobs).mean().exp()), 4)
-        return OcrResult(text, confidence, self.name, elapsed_s=time.perf_counter() - started)
+        dpi = image.info.get("dpi")
+        return OcrResult(text, confidence, self.name, dpi=int(round(dpi[0])) if dpi else None,
+                         elapsed_s=time.perf_counter() - started)

@@ -21,7 +21,10 @@ class RapidOcrEngine:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
             raise MissingDependencyError("rapidocr-onnxruntime", "lexprep[ocr]") from exc
-        self._ocr = RapidOCR()
+        # in a worker process (workers > 0) the parallelism is the processes: tesseract_threads threads
+        # each; in the calling process (workers == 0) onnxruntime's default (every core)
+        threads = max(1, int(settings.tesseract_threads)) if settings.workers > 0 else -1
+        self._ocr = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=threads)
         self.settings = settings
 
     def recognize(self, image) -> OcrResult:
@@ -48,4 +51,6 @@ class RapidOcrEngine:
             lines.append([box])
         text = "\n".join(" ".join(b[3] for b in sorted(line, key=lambda b: b[2])) for line in lines)
         confidence = sum(b[4] for b in boxes) / len(boxes) if boxes else 0.0
-        return OcrResult(text, round(confidence, 4), self.name, elapsed_s=time.perf_counter() - started)
+        dpi = image.info.get("dpi")
+        return OcrResult(text, round(confidence, 4), self.name, dpi=int(round(dpi[0])) if dpi else None,
+                         elapsed_s=time.perf_counter() - started)

@@ -1,8 +1,14 @@
-"""Pages to images: PDF pages rendered with pypdfium2, image files split into frames with Pillow."""
+"""Pages to images: PDF pages rendered with pypdfium2, image files split into frames with Pillow.
+
+Every image returned is grayscale (``L``: tesseract binarises anyway, and gray is faster through it than
+RGB with a third of the memory) and carries its resolution in ``image.info["dpi"]`` when known.
+pdfium is not thread-safe: every pdfium call made here holds :data:`PDFIUM_LOCK`.
+"""
 
 from __future__ import annotations
 
 import io
+import threading
 from typing import Iterator
 
 from lexprep.errors import CorruptFileError
@@ -12,6 +18,8 @@ from lexprep.settings import OcrSettings
 SINGLE_SCAN_COVERAGE = 0.85
 #: never render a single scan below this resolution (dpi), whatever its own resolution
 MIN_DPI = 150
+#: held around pdfium calls (the library is not thread-safe; callers in threads share one process)
+PDFIUM_LOCK = threading.RLock()
 
 
 def scan_dpi(page) -> int | None:
@@ -19,7 +27,7 @@ def scan_dpi(page) -> int | None:
     import pypdfium2.raw as pdfium_c
 
     width, height = page.get_size()
-    images = [o for o in page.get_objects(max_depth=2) if o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+    images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
     if len(images) != 1:
         return None
     left, bottom, right, top = images[0].get_bounds()
@@ -37,33 +45,53 @@ def scan_dpi(page) -> int | None:
 
 
 def render_pdf_page(pdf, number: int, settings: OcrSettings):
-    """Render page ``number`` (1-based) of an open ``pypdfium2.PdfDocument`` to a grayscale PIL image.
+    """Render page ``number`` (1-based) of a PDF to a grayscale PIL image for OCR.
+
+    Args:
+        pdf: an open ``pypdfium2.PdfDocument`` (cheapest for many pages), the PDF's bytes, or a file path.
+        number: 1-based page number.
+        settings: ``dpi``, ``max_dpi``, ``use_embedded_resolution``.
 
     The resolution is the embedded scan's own (clamped to [150, ``max_dpi``]) when the page is a single
-    scan and ``use_embedded_resolution`` is set, else ``settings.dpi``.
+    scan and ``use_embedded_resolution`` is set, else ``settings.dpi`` (dots per inch).
 
     Returns:
-        (PIL.Image in mode "L", dpi).
+        (PIL.Image in mode "L" with ``info["dpi"]`` set, dpi).
 
     Raises:
-        CorruptFileError: the page could not be rendered.
+        CorruptFileError: the PDF cannot be opened, or "page N could not be rendered: <reason>".
     """
-    try:
-        page = pdf[number - 1]
-        try:
-            dpi = scan_dpi(page) if settings.use_embedded_resolution else None
-            dpi = max(MIN_DPI, min(dpi, settings.max_dpi)) if dpi else settings.dpi
-            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+    import pypdfium2 as pdfium
+
+    with PDFIUM_LOCK:
+        own = not isinstance(pdf, pdfium.PdfDocument)
+        if own:
             try:
-                image = bitmap.to_pil().convert("L")
+                pdf = pdfium.PdfDocument(pdf)
+            except Exception as exc:
+                raise CorruptFileError(f"the PDF could not be opened: {type(exc).__name__}: {exc}") from exc
+        try:
+            if not 1 <= number <= len(pdf):
+                raise CorruptFileError(f"page {number} could not be rendered: the document has {len(pdf)} pages")
+            page = pdf[number - 1]
+            try:
+                dpi = scan_dpi(page) if settings.use_embedded_resolution else None
+                dpi = max(MIN_DPI, min(dpi, settings.max_dpi)) if dpi else settings.dpi
+                bitmap = page.render(scale=dpi / 72.0, grayscale=True, may_draw_forms=True)
+                try:
+                    image = bitmap.to_pil().convert("L")  # convert copies out of pdfium's buffer
+                finally:
+                    bitmap.close()
             finally:
-                bitmap.close()
+                page.close()
+        except CorruptFileError:
+            raise
+        except Exception as exc:
+            raise CorruptFileError(f"page {number} could not be rendered: {type(exc).__name__}: {exc}") from exc
         finally:
-            page.close()
-    except CorruptFileError:
-        raise
-    except Exception as exc:
-        raise CorruptFileError(f"page {number} could not be rendered: {type(exc).__name__}: {exc}") from exc
+            if own:
+                pdf.close()
+    image.info["dpi"] = (dpi, dpi)
     return image, dpi
 
 
@@ -78,8 +106,11 @@ def image_frame(data: bytes, number: int):
     try:
         img = Image.open(io.BytesIO(data))
         img.seek(number - 1)
+        img.load()
         dpi = img.info.get("dpi")
         frame = img.convert("L")
+        if dpi:
+            frame.info["dpi"] = dpi
     except (UnidentifiedImageError, OSError, EOFError, ValueError) as exc:
         raise CorruptFileError(f"image frame {number} could not be read: {type(exc).__name__}") from exc
     return frame, (int(round(dpi[0])) if dpi and dpi[0] else None)
@@ -99,5 +130,12 @@ def iter_image_frames(data: bytes) -> Iterator:
     except (UnidentifiedImageError, OSError) as exc:
         raise CorruptFileError(f"not an image: {type(exc).__name__}") from exc
     for i in range(frames):
-        img.seek(i)
-        yield img.convert("L")
+        try:
+            img.seek(i)
+            img.load()
+            frame = img.convert("L")
+        except (OSError, EOFError, ValueError) as exc:
+            raise CorruptFileError(f"page {i + 1} could not be rendered: {type(exc).__name__}: {exc}") from exc
+        if img.info.get("dpi"):
+            frame.info["dpi"] = img.info["dpi"]
+        yield frame

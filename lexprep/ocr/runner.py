@@ -62,24 +62,41 @@ def _init_worker(settings_json: str, engines: list[str]) -> None:
     _worker_engines = engines
 
 
-def _image_for(path: str, kind: str, number: int, settings: OcrSettings):
+def _image_for(path: str, kind: str, number: int, settings: OcrSettings, pdf=None):
+    """The page image and its dpi; ``pdf`` an open document (in process), else the worker's cached one."""
     global _open_doc
-    from lexprep.ocr.render import image_frame, render_pdf_page
+    from lexprep.ocr.render import PDFIUM_LOCK, image_frame, render_pdf_page
 
     if kind == "image":
         with open(path, "rb") as fh:
             return image_frame(fh.read(), number)
-    if _open_doc is None or _open_doc[0] != path:
-        import pypdfium2 as pdfium
+    if pdf is None:  # in a worker process (single-threaded): keep the document open for the next page
+        if _open_doc is None or _open_doc[0] != path:
+            with PDFIUM_LOCK:
+                if _open_doc is not None:
+                    _open_doc[1].close()
+                    _open_doc = None
+                _open_doc = (path, _open_pdf(path))
+        pdf = _open_doc[1]
+    return render_pdf_page(pdf, number, settings)
 
-        if _open_doc is not None:
-            _open_doc[1].close()
-        _open_doc = (path, pdfium.PdfDocument(path))
-    return render_pdf_page(_open_doc[1], number, settings)
+
+def _open_pdf(path: str):
+    import pypdfium2 as pdfium
+
+    from lexprep.errors import CorruptFileError
+    from lexprep.ocr.render import PDFIUM_LOCK
+
+    with PDFIUM_LOCK:
+        try:
+            return pdfium.PdfDocument(path)
+        except Exception as exc:
+            raise CorruptFileError(f"the PDF could not be opened: {type(exc).__name__}: {exc}") from exc
 
 
-def ocr_one(path: str, kind: str, number: int, settings: OcrSettings, engines: list[str]) -> OcrPageOutcome:
-    """Render page ``number`` of the file at ``path`` and run the escalation chain on it.
+def ocr_one(path: str, kind: str, number: int, settings: OcrSettings, engines: list[str], pdf=None) -> OcrPageOutcome:
+    """Render page ``number`` of the file at ``path`` (or of ``pdf``, an open document) and run the
+    escalation chain on it.
 
     Raises:
         MissingDependencyError: the first engine is not installed (nothing can be OCRed here).
@@ -88,7 +105,7 @@ def ocr_one(path: str, kind: str, number: int, settings: OcrSettings, engines: l
 
     outcome = OcrPageOutcome(number)
     try:
-        image, outcome.dpi = _image_for(path, kind, number, settings)
+        image, outcome.dpi = _image_for(path, kind, number, settings, pdf)
     except LexprepError as exc:
         outcome.error = str(exc)
         return outcome
@@ -148,8 +165,19 @@ class OcrPool:
             return self._executor
 
     def run(self, path: str, kind: str, numbers: list[int]) -> list[OcrPageOutcome]:
-        if self.workers == 0:
-            return [ocr_one(path, kind, n, self.settings, self.engines) for n in numbers]
+        if self.workers == 0:  # in this process: this call's own document (callers may be threads)
+            try:
+                pdf = _open_pdf(path) if kind == "pdf" else None
+            except LexprepError as exc:
+                return [OcrPageOutcome(n, error=str(exc)) for n in numbers]
+            try:
+                return [ocr_one(path, kind, n, self.settings, self.engines, pdf) for n in numbers]
+            finally:
+                if pdf is not None:
+                    from lexprep.ocr.render import PDFIUM_LOCK
+
+                    with PDFIUM_LOCK:
+                        pdf.close()
         executor = self._get()
         window = 2 * self.workers
         results: dict[int, OcrPageOutcome] = {}

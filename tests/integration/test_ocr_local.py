@@ -104,6 +104,28 @@ def test_engine_reads_clear_text(name, font):
     assert result.text.lower().index("witness") < result.text.lower().index("monday")
 
 
+@pytest.mark.parametrize("backend", ["tesserocr", "pytesseract"])
+def test_both_tesseract_backends_read_clear_text(backend, font):
+    if shutil.which("tesseract") is None:
+        pytest.skip("tesseract is not installed (apt-get install tesseract-ocr)")
+    pytest.importorskip(backend)
+    from lexprep.ocr.tesseract import TesseractEngine
+
+    image = text_image(PAGES[1], font)
+    image.info["dpi"] = (300, 300)
+    result = TesseractEngine(OcrSettings(), backend=backend).recognize(image)
+    assert expected_words(PAGES[1]) <= words(result.text), result.text
+    assert result.text.lower().index("name") < result.text.lower().index("record")
+    assert 0.5 < result.confidence <= 1.0 and result.dpi == 300
+
+
+def test_tesseract_confidence_is_length_weighted():
+    from lexprep.ocr.tesseract import weighted_confidence
+
+    assert weighted_confidence([("a", 50.0), ("abc", 90.0), ("x", -1.0), ("", 10.0)]) == 0.8
+    assert weighted_confidence([]) == 0.0
+
+
 def test_unknown_engine_is_a_configuration_error():
     from lexprep.errors import ConfigurationError
 
@@ -167,6 +189,25 @@ def test_worker_pool_gives_the_same_text_as_in_process(scanned_pdf):
     # the pool is reused: a second document on the same settings works too
     again = ocr_pages(scanned_pdf, "pdf", [2], settings(workers=2))
     assert again[0].text == serial[2].text
+
+
+def test_concurrent_callers_in_process(scanned_pdf):
+    """Several threads OCR the same bytes at once (workers=0): pdfium calls are serialised, results equal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = [o.text for o in ocr_pages(scanned_pdf, "pdf", [1, 2, 3], settings(workers=0))]
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: ocr_pages(scanned_pdf, "pdf", [1, 2, 3], settings(workers=0)), range(4)))
+    for out in runs:
+        assert [o.text for o in out] == expected
+        assert all(o.error is None for o in out)
+
+
+def test_corrupt_pdf_gives_an_error_on_every_page(tmp_path):
+    for workers in (0, 1):
+        out = ocr_pages(b"%PDF-1.4 not really", "pdf", [1, 2], settings(workers=workers))
+        assert [o.number for o in out] == [1, 2]
+        assert all(o.error and "could not be opened" in o.error for o in out), [o.error for o in out]
 
 
 def test_multi_page_tiff(tiff):

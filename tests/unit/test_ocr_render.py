@@ -151,3 +151,13 @@ def test_non_image_bytes_are_corrupt(data):
         image_frame(data, 1)
     with pytest.raises(CorruptFileError):
         list(iter_image_frames(data))
+
+
+def test_render_from_bytes_sets_the_image_dpi():
+    image, dpi = render_pdf_page(_scan_and_vector_pdf(), 1, OcrSettings())
+    assert dpi == 150 and image.info["dpi"] == (150, 150)
+
+
+def test_render_of_bytes_that_are_not_a_pdf_is_corrupt():
+    with pytest.raises(CorruptFileError, match="could not be opened"):
+        render_pdf_page(b"not a pdf at all", 1, OcrSettings())
