@@ -22,6 +22,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from lexprep.errors import CorruptFileError, EncryptedFileError
+from lexprep.pdfium_lock import PDFIUM_LOCK
 from lexprep.models import ExtractedDocument, Page, PageMethod
 from lexprep.settings import PdfSettings, Settings
 
@@ -97,6 +98,17 @@ def _open(data: bytes) -> pdfium.PdfDocument:
 
 
 def extract_pdf(data: bytes, settings: Settings) -> ExtractedDocument:
+    """Text per page (1-based numbers) from the PDF's text layer (holds the process's pdfium lock).
+
+    Raises:
+        EncryptedFileError: the PDF needs a password.
+        CorruptFileError: the file is truncated or not a parsable PDF.
+    """
+    with PDFIUM_LOCK:
+        return _extract_pdf(data, settings)
+
+
+def _extract_pdf(data: bytes, settings: Settings) -> ExtractedDocument:
     """Text per page (1-based numbers) from the PDF's text layer.
 
     Raises:

@@ -19,7 +19,7 @@ SINGLE_SCAN_COVERAGE = 0.85
 #: never render a single scan below this resolution (dpi), whatever its own resolution
 MIN_DPI = 150
 #: held around pdfium calls (the library is not thread-safe; callers in threads share one process)
-PDFIUM_LOCK = threading.RLock()
+from lexprep.pdfium_lock import PDFIUM_LOCK  # noqa: E402  (shared with extraction)
 
 
 def scan_dpi(page) -> int | None:
