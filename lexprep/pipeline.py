@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from lexprep import PIPELINE_VERSION
-from lexprep.errors import InputError, TransientError
+from lexprep.errors import InputError, MissingDependencyError, TransientError
 from lexprep.extract import extract
 from lexprep.models import (
     CategoryResult,
@@ -239,21 +239,55 @@ def failure(source: SourceFile, exc: BaseException, timings: dict[str, float] | 
                           timings=timings or {})
 
 
+def needs_engine(stage: Callable[[], ExtractedDocument], extracted: ExtractedDocument) -> tuple[ExtractedDocument, str | None]:
+    """Run an OCR or transcription ``stage``; when its engine is not installed here, keep the document
+    waiting (its pages stay ``needs_ocr``, a recording ``needs_transcription``) and return the reason.
+
+    Returns:
+        (the document, None) or (the unchanged document, the MissingDependencyError's message).
+    """
+    try:
+        return stage(), None
+    except MissingDependencyError as exc:
+        return extracted, str(exc)
+
+
+def document_result(source: SourceFile, extracted: ExtractedDocument, clean: CleanText, category: CategoryResult,
+                    chunks: list[Chunk], mentions: list[Mention], settings: Settings, timings: dict[str, float],
+                    error: str | None = None) -> DocumentResult:
+    """The DocumentResult of a processed document: its final status and its cost ledger."""
+    return DocumentResult(
+        source=source,
+        status=final_status(source, extracted),
+        error=error,
+        extracted=extracted,
+        clean=clean,
+        category=category,
+        chunks=chunks,
+        mentions=mentions,
+        timings=timings,
+        costs=cost_ledger(extracted, settings),
+    )
+
+
 def run_document(source: SourceFile, data: bytes, settings: Settings) -> DocumentResult:
     """Every per-document stage in this process, without Prefect and without a store.
 
     Bad input does not raise: it comes back as a DocumentResult with status ``failed`` or
-    ``unsupported`` and a one-line ``error``.
+    ``unsupported`` and a one-line ``error``. A missing OCR or transcription engine leaves the
+    document waiting, with the reason as its error.
     """
     timings: dict[str, float] = {}
+    missing = None
     try:
         with timed(timings, "extract"):
             extracted = extract_stage(source, data, settings)
-        with timed(timings, "ocr"):
-            extracted = ocr_stage(source, data, extracted, settings)
+        if needs_ocr_pages(extracted):
+            with timed(timings, "ocr"):
+                extracted, missing = needs_engine(lambda: ocr_stage(source, data, extracted, settings), extracted)
         if extracted.kind == "audio":
             with timed(timings, "transcribe"):
-                extracted = transcribe_stage(source, data, extracted, settings)
+                extracted, missing = needs_engine(lambda: transcribe_stage(source, data, extracted, settings), extracted)
         with timed(timings, "clean"):
             clean = clean_stage(extracted, settings)
         with timed(timings, "categorize"):
@@ -264,17 +298,7 @@ def run_document(source: SourceFile, data: bytes, settings: Settings) -> Documen
             mentions = mentions_stage(chunks, settings)
     except InputError as exc:
         return failure(source, exc, timings)
-    return DocumentResult(
-        source=source,
-        status=final_status(source, extracted),
-        extracted=extracted,
-        clean=clean,
-        category=category,
-        chunks=chunks,
-        mentions=mentions,
-        timings=timings,
-        costs=cost_ledger(extracted, settings),
-    )
+    return document_result(source, extracted, clean, category, chunks, mentions, settings, timings, missing)
 
 
 # ---------------------------------------------------------------- per-matter stages
@@ -359,6 +383,8 @@ __all__ = [
     "mentions_stage",
     "needs_processing",
     "resolve_matter",
+    "document_result",
+    "needs_engine",
     "run_document",
     "sha256_bytes",
     "timed",

@@ -13,7 +13,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ra
 import threading
 
 from lexprep import PIPELINE_VERSION, pipeline, progress
-from lexprep.errors import InputError, MissingDependencyError, TransientError
+from lexprep.errors import InputError, TransientError
 from lexprep.models import (
     CategoryResult,
     Chunk,
@@ -218,19 +218,14 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         if pipeline.needs_ocr_pages(extracted):
             advance(document_id, DocStatus.ocr)
             with pipeline.timed(timings, "ocr"):
-                try:
-                    extracted = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))(
-                        source, data, extracted, settings)
-                except MissingDependencyError as exc:  # the pages wait for an engine; the rest goes on
-                    missing = str(exc)
+                ocr = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))
+                extracted, missing = pipeline.needs_engine(lambda: ocr(source, data, extracted, settings), extracted)
         if extracted.kind == "audio":
             advance(document_id, DocStatus.transcribing)
             with pipeline.timed(timings, "transcribe"):
-                try:
-                    extracted = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))(
-                        source, data, extracted, settings)
-                except MissingDependencyError as exc:
-                    missing = str(exc)
+                transcribe = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))
+                extracted, missing = pipeline.needs_engine(
+                    lambda: transcribe(source, data, extracted, settings), extracted)
         advance(document_id, DocStatus.cleaning)
         with pipeline.timed(timings, "clean"):
             clean = clean_task(source, extracted, settings)
@@ -242,18 +237,8 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         advance(document_id, DocStatus.extracting_mentions)
         with pipeline.timed(timings, "mentions"):
             mentions = mentions_task(source, chunks, settings)
-        result = DocumentResult(
-            source=source,
-            status=pipeline.final_status(source, extracted),
-            extracted=extracted,
-            clean=clean,
-            category=category,
-            chunks=chunks,
-            mentions=mentions,
-            timings=timings,
-            error=missing,
-            costs=pipeline.cost_ledger(extracted, settings),
-        )
+        result = pipeline.document_result(source, extracted, clean, category, chunks, mentions, settings, timings,
+                                          missing)
     except InputError as exc:
         result = pipeline.failure(source, exc, timings)
     except Exception as exc:  # a bug, or a transient error that outlived its retries: recorded, not raised
