@@ -269,18 +269,30 @@ class Chunk:
 
 @dataclass(slots=True)
 class Mention:
-    """A span of a chunk that names an entity.
+    """A span of a document's cleaned text that names an entity: one mention per document span.
+
+    Mentions are found over the document's text (lexprep.ner), not over its overlapping chunks; each
+    is then placed in the first chunk that holds the whole span (``chunk_index``, ``start``/``end``
+    relative to that chunk). Every chunk whose span holds the mention lists it in the export.
 
     Attributes:
-        chunk_index: index of the chunk in its document.
+        chunk_index: the first chunk holding the whole span (else the chunk where it starts).
         label: Label value.
-        text: the surface text, ``chunk.text[start:end]``.
-        start, end: character span in the chunk.
-        doc_start, doc_end: the same span in the document's cleaned text.
+        text: the surface text, ``document_text[doc_start:doc_end]``.
+        start, end: the span relative to chunk ``chunk_index`` (``doc_start - chunk.char_start``).
+        doc_start, doc_end: the span in the document's cleaned text (characters, end exclusive).
         score: extractor confidence 0..1 (1.0 for rules and eyecite).
-        extractor: ``spacy``, ``eyecite``, ``rules`` ...
+        extractor: ``spacy``, ``eyecite``, ``rules``, ``definition`` ...
         source_label: the backend's own label (e.g. spaCy's ``NORP``) before mapping.
-        normalized: a canonical form the extractor knows (e.g. eyecite's corrected citation).
+        normalized: a canonical form the extractor knows (a citation without pin cite, a docket number).
+        link: ``(doc_start, doc_end)`` of the mention in the same document that this one stands for
+            (a defined term, a role word, a surname, an acronym, "Id." or "supra"), or None.
+        link_method: how the link was made (``defined_term``, ``role``, ``surname``, ``acronym``,
+            ``short_cite``, ``id_cite``, ``supra``, ``parallel``), None without a link.
+        scope: ``matter`` (resolved across the matter by its key) or ``document`` (resolved only
+            inside its document: a bare "Supreme Court", a surname with no full name beside it).
+        attrs: extra facts as JSON (CASE: ``case_name``, ``parenthetical``, ``pin_cite``,
+            ``parallel`` citations; a defined term: ``definition`` evidence).
     """
 
     chunk_index: int
@@ -294,17 +306,27 @@ class Mention:
     extractor: str = "spacy"
     source_label: str | None = None
     normalized: str | None = None
+    link: tuple[int, int] | None = None
+    link_method: str | None = None
+    scope: str = "matter"
+    attrs: dict | None = None
 
 
 @dataclass(slots=True)
 class Entity:
-    """A canonical entity within a matter: the resolution of one or more mentions."""
+    """A canonical entity within a matter: the resolution of one or more mentions.
+
+    ``document_id`` is set for an entity that lives inside one document only (a role word or a
+    bare court name with nothing in its document to resolve it to): such an entity is never
+    merged with anything outside that document. None for a matter-wide entity.
+    """
 
     id: str
     label: str
     name: str
     aliases: list[str]
     mention_count: int
+    document_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -312,7 +334,10 @@ class MergeRecord:
     """The audit of one resolution decision: ``alias`` was merged into ``entity_id``.
 
     method: ``exact`` (same normalised key), ``fuzzy`` (rapidfuzz score >= threshold), ``citation``
-    (same normalised citation), ``acronym`` ... ; score 0..100 for fuzzy, 100 otherwise.
+    (same normalised citation), ``parallel`` (a parallel citation of the same case), and the
+    in-document links (``defined_term``, ``role``, ``surname``, ``acronym``, ``id_cite``, ``supra``,
+    ``short_cite``); score 0..100 for fuzzy, 100 otherwise. ``evidence`` says why: the document and
+    the text that made the link (a definition, the full name beside a surname), or None.
     """
 
     entity_id: str
@@ -321,6 +346,7 @@ class MergeRecord:
     canonical: str
     method: str
     score: float
+    evidence: str | None = None
 
 
 @dataclass(slots=True)

@@ -199,11 +199,18 @@ def close_pools() -> None:
         _pools.clear()
 
 
-def mentions_stage(chunks: list[Chunk], settings: Settings) -> list[Mention]:
-    """Entity mentions of every chunk (spaCy + eyecite + rules), in worker processes."""
-    if not chunks:
+def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None,
+                   settings: Settings) -> list[Mention]:
+    """Entity mentions of the document's cleaned text (spaCy + eyecite + rules + the document pass),
+    found once per span in worker processes, then placed in the chunks that hold them."""
+    if not chunks or not clean.text.strip():
         return []
-    return mention_pool(settings.ner).extract(chunks)
+    spans = clean.segment_spans or clean.page_spans
+    boundaries = [sp.char_start for sp in spans if sp.char_start > 0]
+    found = mention_pool(settings.ner).extract(clean.text, category.category if category else None, boundaries)
+    from lexprep.ner import place_in_chunks
+
+    return place_in_chunks(found, chunks)
 
 
 def final_status(source: SourceFile, extracted: ExtractedDocument) -> str:
@@ -295,7 +302,7 @@ def run_document(source: SourceFile, data: bytes, settings: Settings) -> Documen
         with timed(timings, "chunk"):
             chunks = chunk_stage(clean, settings)
         with timed(timings, "mentions"):
-            mentions = mentions_stage(chunks, settings)
+            mentions = mentions_stage(clean, chunks, category, settings)
     except InputError as exc:
         return failure(source, exc, timings)
     return document_result(source, extracted, clean, category, chunks, mentions, settings, timings, missing)
@@ -346,9 +353,9 @@ def resolve_matter(store, matter_id: str, matter: str, settings: Settings) -> di
     """
     from lexprep.resolve import MentionRef, resolve
 
-    refs = [MentionRef(id=i, label=lab, text=txt, normalized=norm) for i, lab, txt, norm in store.list_mentions(matter_id)]
+    refs = [MentionRef(*row) for row in store.entities.list_mentions(matter_id)]
     resolution = resolve(refs, settings.resolve, matter)
-    store.replace_entities(matter_id, resolution.entities, resolution.assignments, resolution.merges)
+    store.entities.replace_entities(matter_id, resolution.entities, resolution.assignments, resolution.merges)
     return {"mentions": len(refs), "entities": len(resolution.entities), "merges": len(resolution.merges)}
 
 
@@ -356,15 +363,16 @@ def graph_matter(store, matter_id: str, settings: Settings) -> dict[str, int]:
     """Rebuild the matter's relationships from the store. Returns ``{"relationships": n}``."""
     from lexprep.graph import ChunkRef, DocRef, MentionLink, build_relationships
 
-    docs, chunks, links, labels = store.graph_inputs(matter_id)
+    g = store.entities.graph_inputs(matter_id)
     rels = build_relationships(
-        [DocRef(id=d, parent_id=p) for d, p in docs],
-        [ChunkRef(id=c, document_id=d) for c, d in chunks],
-        [MentionLink(chunk_id=c, entity_id=e) for c, e in links],
-        labels,
+        [DocRef(id=d, parent_id=p) for d, p in g.documents],
+        [ChunkRef(id=c, document_id=d, char_start=s, char_end=e) for c, d, s, e in g.chunks],
+        [MentionLink(document_id=d, start=s, end=e, entity_id=ent) for d, s, e, ent in g.mentions],
+        g.entity_labels,
         settings.graph,
+        scoped_entities=g.scoped_entities,
     )
-    store.replace_relationships(matter_id, rels)
+    store.entities.replace_relationships(matter_id, rels)
     return {"relationships": len(rels)}
 
 

@@ -72,6 +72,14 @@ class NerSettings(BaseModel):
     max_chars_per_text: int = Field(
         1_000_000, description="texts longer than this are split before spaCy (spaCy's own max_length)"
     )
+    window_chars: int = Field(
+        6000, description="characters of a document the statistical model reads at once (cut at a page, "
+        "segment, line or sentence end near this size)", ge=200,
+    )
+    window_margin_chars: int = Field(
+        400, description="context (characters) read on each side of a window; a span is kept by the window "
+        "where it starts, so none is found twice", ge=0,
+    )
 
 
 class ResolveSettings(BaseModel):
@@ -85,9 +93,14 @@ class ResolveSettings(BaseModel):
 
 
 class GraphSettings(BaseModel):
+    cooccurrence: bool = Field(True, description="build CO_OCCURS edges at all")
     cooccurrence_labels: list[str] = Field(
         default_factory=lambda: ["PERSON", "ORG", "GPE", "LAW", "CASE", "COURT", "DOCKET"],
         description="entity labels that get CO_OCCURS edges (dates and money would swamp the graph)",
+    )
+    cooccurrence_window_chars: int = Field(
+        300, description="two mentions co-occur when they start at most this many characters apart in one "
+        "document (about a sentence or two): bounded, unlike every pair of a chunk", ge=1,
     )
 
 
@@ -235,7 +248,8 @@ class Settings(BaseSettings):
         Stored on every document; a re-run redoes documents whose fingerprint differs.
         """
         relevant = self.model_dump(include={"pdf", "clean", "chunk"}, mode="json")
-        relevant["ner"] = self.ner.model_dump(include={"spacy_model", "citations"}, mode="json")
+        relevant["ner"] = self.ner.model_dump(include={"spacy_model", "citations", "window_chars",
+                                                       "window_margin_chars"}, mode="json")
         relevant["ocr"] = [self.ocr_engine(), *self.ocr.escalation, self.ocr.escalate_below, self.ocr.dpi,
                            self.ocr.use_embedded_resolution, self.ocr.tesseract_lang, self.ocr.tesseract_psm]
         relevant["asr"] = [self.asr_engine(), self.asr.model, self.asr.language, self.asr.split_stereo,

@@ -118,8 +118,9 @@ def chunk_task(source: SourceFile, clean: CleanText, settings: Settings) -> list
 
 
 @task(name="extract-mentions", task_run_name="mentions {source.file_name}", **STAGE_TASK_OPTIONS)
-def mentions_task(source: SourceFile, chunks: list[Chunk], settings: Settings) -> list[Mention]:
-    return pipeline.mentions_stage(chunks, settings)
+def mentions_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], category: CategoryResult,
+                  settings: Settings) -> list[Mention]:
+    return pipeline.mentions_stage(clean, chunks, category, settings)
 
 
 @task(name="store-document", task_run_name="store {source.file_name}", **STAGE_TASK_OPTIONS)
@@ -236,7 +237,7 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
             chunks = chunk_task(source, clean, settings)
         advance(document_id, DocStatus.extracting_mentions)
         with pipeline.timed(timings, "mentions"):
-            mentions = mentions_task(source, chunks, settings)
+            mentions = mentions_task(source, clean, chunks, category, settings)
         result = pipeline.document_result(source, extracted, clean, category, chunks, mentions, settings, timings,
                                           missing)
     except InputError as exc:

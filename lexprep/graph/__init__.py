@@ -3,25 +3,25 @@
 Edges (lexprep.models.Relationship; node kinds ``document``, ``chunk``, ``entity``):
 
 - ``CONTAINS`` document -> chunk, weight 1, one per chunk.
-- ``MENTIONS`` chunk -> entity, weight = mentions of the entity in the chunk, evidence = the chunk.
-- ``CO_OCCURS`` entity -> entity for two entities mentioned in the same chunk, both with labels in
-  ``settings.cooccurrence_labels``; one edge per unordered pair with ``source_id < target_id``,
-  weight = number of chunks they share, evidence = the first such chunk in the order of ``chunks``.
-- ``CITES`` document -> entity for CASE and LAW entities mentioned in the document (LAW too: a
-  statute a brief relies on is as much a cited authority as a case), weight = mentions in the
-  document, evidence = the first chunk (in ``chunks`` order) that mentions it.
+- ``MENTIONS`` chunk -> entity, weight = mentions of the entity whose span lies in the chunk (a
+  mention in the overlap of two chunks counts for both: each chunk names the entity), evidence = the chunk.
+- ``CO_OCCURS`` entity -> entity for two matter-wide entities with labels in
+  ``settings.cooccurrence_labels`` mentioned within ``settings.cooccurrence_window_chars`` of each other
+  in one document (bounded: each mention pairs only with its neighbours, never every pair of a
+  chunk); one edge per unordered pair with ``source_id < target_id``, weight = the number of such
+  mention pairs, evidence = the chunk holding the first. Document-scoped entities (a bare role or
+  court word resolved only inside its document) get none. ``settings.cooccurrence=False`` turns them off.
+- ``CITES`` document -> entity for CASE and LAW entities mentioned in the document, weight = mentions
+  in the document, evidence = the first chunk holding one.
 - ``HAS_ATTACHMENT`` document -> document for every document with a ``parent_id`` (weight 1).
 
-"First chunk" means first in the order of the ``chunks`` argument (callers pass chunks in document
-order, so it is the earliest evidence in the document); the result depends on that order and on
-nothing else. The edge list is sorted by (type, source_id, target_id).
+The edge list is sorted by (type, source_id, target_id).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import combinations
 
 from lexprep.models import Relationship
 
@@ -42,17 +42,21 @@ class DocRef:
 
 @dataclass(frozen=True, slots=True)
 class ChunkRef:
-    """A chunk and the document it belongs to."""
+    """A chunk: its document and its span in the document's cleaned text."""
 
     id: str
     document_id: str
+    char_start: int = 0
+    char_end: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class MentionLink:
-    """One mention, reduced to where it is (chunk) and what it resolved to (entity)."""
+    """One mention, reduced to where it is (document span) and what it resolved to (entity)."""
 
-    chunk_id: str
+    document_id: str
+    start: int
+    end: int
     entity_id: str
 
 
@@ -62,64 +66,93 @@ def build_relationships(
     mentions: list[MentionLink],
     entity_labels: dict[str, str],
     settings,
+    scoped_entities: set[str] | frozenset[str] = frozenset(),
 ) -> list[Relationship]:
     """All edges of the graph (see the module docstring).
 
     Args:
         documents: the matter's documents.
-        chunks: their chunks, in document order (this order picks the evidence chunks).
-        mentions: one link per mention (a chunk mentioning an entity three times gives three).
+        chunks: their chunks, in document and chunk order.
+        mentions: one link per mention.
         entity_labels: entity id -> label, for every entity the mentions point to.
-        settings: GraphSettings (``cooccurrence_labels``).
+        settings: GraphSettings (``cooccurrence``, ``cooccurrence_labels``, ``cooccurrence_window_chars``).
+        scoped_entities: ids of document-scoped entities (no CO_OCCURS edges).
 
     Returns:
         Relationships sorted by (type, source_id, target_id).
 
     Raises:
-        ValueError: a mention names a chunk not in ``chunks`` or an entity not in ``entity_labels``.
+        ValueError: a mention names an entity not in ``entity_labels``.
     """
-    co_labels = set(settings.cooccurrence_labels)
-    chunk_pos: dict[str, int] = {}
-    chunk_doc: dict[str, str] = {}
+    from bisect import bisect_right
+
+    co_labels = set(settings.cooccurrence_labels) if getattr(settings, "cooccurrence", True) else set()
+    window = int(getattr(settings, "cooccurrence_window_chars", 300))
     edges: list[Relationship] = []
+    doc_chunks: dict[str, list[ChunkRef]] = defaultdict(list)
+    seen_chunks: set[str] = set()
     for c in chunks:
-        if c.id in chunk_pos:
+        if c.id in seen_chunks:
             continue
-        chunk_pos[c.id] = len(chunk_pos)
-        chunk_doc[c.id] = c.document_id
+        seen_chunks.add(c.id)
+        doc_chunks[c.document_id].append(c)
         edges.append(Relationship("document", c.document_id, "chunk", c.id, "CONTAINS", 1.0))
 
     per_chunk: dict[str, Counter] = defaultdict(Counter)
-    for m in mentions:
-        if m.chunk_id not in chunk_pos:
-            raise ValueError(f"mention of unknown chunk {m.chunk_id!r}")
-        if m.entity_id not in entity_labels:
-            raise ValueError(f"mention of unknown entity {m.entity_id!r}")
-        per_chunk[m.chunk_id][m.entity_id] += 1
-
     pair_weight: Counter = Counter()
     pair_evidence: dict[tuple[str, str], str] = {}
     cites_weight: Counter = Counter()
     cites_evidence: dict[tuple[str, str], str] = {}
-    for chunk_id in sorted(per_chunk, key=chunk_pos.__getitem__):  # chunks in input order
-        counts = per_chunk[chunk_id]
-        doc_id = chunk_doc[chunk_id]
-        for entity_id in sorted(counts):
-            n = counts[entity_id]
-            edges.append(
-                Relationship("chunk", chunk_id, "entity", entity_id, "MENTIONS", float(n), chunk_id)
-            )
-            if entity_labels[entity_id] in CITED_LABELS:
-                key = (doc_id, entity_id)
-                cites_weight[key] += n
-                cites_evidence.setdefault(key, chunk_id)
-        linked = sorted(e for e in counts if entity_labels[e] in co_labels)
-        for pair in combinations(linked, 2):  # sorted input: pair[0] < pair[1]
-            pair_weight[pair] += 1
-            pair_evidence.setdefault(pair, chunk_id)
+    by_doc: dict[str, list[MentionLink]] = defaultdict(list)
+    for m in mentions:
+        if m.entity_id not in entity_labels:
+            raise ValueError(f"mention of unknown entity {m.entity_id!r}")
+        by_doc[m.document_id].append(m)
+    for doc_id in sorted(by_doc):
+        cs = doc_chunks.get(doc_id, [])
+        starts = [c.char_start for c in cs]
+        ms = sorted(by_doc[doc_id], key=lambda x: (x.start, x.end, x.entity_id))
+        home: list[str | None] = []
+        for m in ms:
+            i = bisect_right(starts, m.start) - 1
+            holders = []
+            j = i
+            while j >= 0 and cs[j].char_end > m.start:
+                if cs[j].char_start <= m.start and m.end <= cs[j].char_end:
+                    holders.append(cs[j].id)
+                j -= 1
+            if not holders and i >= 0:
+                holders = [cs[i].id]
+            holders.reverse()
+            home.append(holders[0] if holders else None)
+            for cid in holders:
+                per_chunk[cid][m.entity_id] += 1
+            if entity_labels[m.entity_id] in CITED_LABELS and holders:
+                key = (doc_id, m.entity_id)
+                cites_weight[key] += 1
+                cites_evidence.setdefault(key, holders[0])
+        if not co_labels:
+            continue
+        linkable = [(k, m) for k, m in enumerate(ms) if entity_labels[m.entity_id] in co_labels
+                    and m.entity_id not in scoped_entities]
+        for a in range(len(linkable)):
+            ka, ma = linkable[a]
+            for b in range(a + 1, len(linkable)):
+                kb, mb = linkable[b]
+                if mb.start - ma.start > window:
+                    break
+                if ma.entity_id == mb.entity_id:
+                    continue
+                pair = (ma.entity_id, mb.entity_id) if ma.entity_id < mb.entity_id else (mb.entity_id, ma.entity_id)
+                pair_weight[pair] += 1
+                if home[ka] is not None:
+                    pair_evidence.setdefault(pair, home[ka])
 
+    for chunk_id in sorted(per_chunk):
+        for entity_id, n in sorted(per_chunk[chunk_id].items()):
+            edges.append(Relationship("chunk", chunk_id, "entity", entity_id, "MENTIONS", float(n), chunk_id))
     edges.extend(
-        Relationship("entity", a, "entity", b, "CO_OCCURS", float(w), pair_evidence[(a, b)])
+        Relationship("entity", a, "entity", b, "CO_OCCURS", float(w), pair_evidence.get((a, b)))
         for (a, b), w in pair_weight.items()
     )
     edges.extend(

@@ -1,93 +1,147 @@
-"""Entity mentions: spaCy NER + eyecite citations + rules (COURT, DOCKET, statutes), merged.
+"""Entity mentions of a document: found once per document span, over the document's cleaned text.
 
 Public API:
 
-- :func:`extract_mentions` (in the calling process; spaCy loaded once per process),
+- :func:`document_mentions` (in the calling process; spaCy loaded once per process),
 - :class:`lexprep.ner.pool.MentionPool` (worker processes, each loading spaCy once),
-- :func:`text_spans` (the per-text core both use).
+- :func:`place_in_chunks` (each mention's chunk and chunk-relative offsets).
 
-Module map: ``spacy_ner`` (statistical NER), ``citations`` (eyecite), ``rules`` (regexes), ``merge``
-(precedence between them; see its docstring).
+How a document is read (module map):
+
+1. ``windows``: the text is cut into windows whose cores tile it; ``spacy_ner`` reads each window
+   with a margin of context and keeps what starts in the core (no span is found twice).
+2. ``citations`` (eyecite over the whole document: Id. and supra point back across pages) and
+   ``rules`` (COURT, DOCKET, LAW, MONEY, corporate-suffix ORG) over the whole document.
+3. ``filters``: the statistical spans are checked and repaired per label.
+4. ``merge``: one label per span, by precedence (citations, then rules, then the model).
+5. ``document``: captions, definitions, role words and short names link mentions inside the
+   document; what links to nothing and is no name is dropped.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from lexprep.models import Chunk, Mention
 from lexprep.ner.merge import Span, merge_spans
+from lexprep.ner.windows import Window, make_windows
 
-__all__ = ["extract_mentions", "text_spans", "spans_to_mentions", "Span"]
+__all__ = ["Span", "Window", "document_mentions", "precise_mentions", "statistical_spans", "combine",
+           "place_in_chunks", "make_windows"]
+
+#: categories whose bare section references are the document's own cross references
+CONTRACT_CATEGORIES = frozenset({"contract"})
 
 
-def text_spans(texts: list[str], settings) -> list[list[Span]]:
-    """Merged mention spans of each text.
-
-    Args:
-        texts: chunk texts.
-        settings: NerSettings; ``citations=False`` turns eyecite off (rules and spaCy still run).
-
-    Returns:
-        one list of :class:`Span` per text, sorted by (start, end, label, extractor).
-
-    Raises:
-        MissingDependencyError / ConfigurationError: the spaCy model cannot be loaded.
-    """
-    from lexprep.ner.citations import citation_spans
-    from lexprep.ner.rules import rule_spans
+def statistical_spans(text: str, windows: list[Window], settings) -> list[Span]:
+    """The statistical model's spans of ``text`` (document offsets), read window by window; a span
+    is kept by the window whose core holds its start."""
     from lexprep.ner.spacy_ner import spacy_mentions
 
-    statistical = spacy_mentions(texts, settings)
-    out: list[list[Span]] = []
-    for text, spacy_spans in zip(texts, statistical):
-        precise = rule_spans(text)
-        if settings.citations:
-            precise.extend(citation_spans(text))
-        stat = [Span(label, s, e, score, src, "spacy") for (label, s, e, score, src) in spacy_spans]
-        out.append(merge_spans(stat, precise))
+    pieces = [text[w.start:w.end] for w in windows]
+    found = spacy_mentions(pieces, settings) if pieces else []
+    out: list[Span] = []
+    for w, spans in zip(windows, found):
+        for label, s, e, score, src in spans:
+            start = w.start + s
+            if w.core_start <= start < w.core_end:
+                out.append(Span(label, start, w.start + e, score, src, "spacy"))
     return out
 
 
-def spans_to_mentions(chunks: list[Chunk], spans: list[list[Span]]) -> list[Mention]:
-    """Mentions of ``chunks`` from their spans (``spans[i]`` belongs to ``chunks[i]``), in chunk order.
+def precise_mentions(text: str, settings, category: str | None = None) -> tuple[list, list[Span]]:
+    """Citations (lexprep.ner.citations.Citation, with their links) and rule spans of ``text``."""
+    from lexprep.ner.citations import find_citations
+    from lexprep.ner.rules import rule_spans
 
-    ``doc_start = chunk.char_start + start`` (same for end); ``text = chunk.text[start:end]``.
-    """
-    out: list[Mention] = []
-    for chunk, chunk_spans in zip(chunks, spans, strict=True):
-        base = chunk.char_start
-        text = chunk.text
-        for s in chunk_spans:
-            out.append(
-                Mention(
-                    chunk_index=chunk.chunk_index,
-                    label=s.label,
-                    text=text[s.start : s.end],
-                    start=s.start,
-                    end=s.end,
-                    doc_start=base + s.start,
-                    doc_end=base + s.end,
-                    score=s.score,
-                    extractor=s.extractor,
-                    source_label=s.source_label,
-                    normalized=s.normalized,
-                )
-            )
+    cites = find_citations(text, contract=category in CONTRACT_CATEGORIES) if settings.citations else []
+    return cites, rule_spans(text)
+
+
+def combine(text: str, statistical: list[Span], citations: list, rules: list[Span],
+            category: str | None = None) -> list:
+    """Filter, merge and link one document's spans: ``[lexprep.ner.document.Linked]`` by start."""
+    from lexprep.ner import filters
+    from lexprep.ner.document import Linked, document_pass
+
+    ctx = filters.DocContext(text, contract=category in CONTRACT_CATEGORIES)
+    refined = [r for s in statistical if (r := filters.refine(s, ctx)) is not None]
+    cite_spans = [Span(c.label, c.start, c.end, 1.0, c.kind, "eyecite", c.normalized) for c in citations]
+    merged = merge_spans(refined, cite_spans + rules)
+    info = {(c.start, c.end): c for c in citations}
+    linked = document_pass(text, merged, ctx, category)
+    for x in linked:
+        c = info.get((x.span.start, x.span.end))
+        if c is not None and x.span.extractor == "eyecite":
+            x.link, x.link_method, x.scope = c.link, c.link_method, c.scope
+            x.attrs.update(c.attrs)
+    kept = {(x.span.start, x.span.end) for x in linked}
+    for x in linked:
+        if x.link is not None and x.link not in kept:
+            x.link, x.link_method = None, None
+            if x.span.normalized is None and x.span.label == "CASE":
+                x.scope = "document"
+    return [x for x in linked if not (x.span.label in ("CASE", "LAW") and x.link is None and x.span.normalized is None
+                                      and x.span.extractor == "eyecite")]
+
+
+def to_mentions(text: str, linked: list) -> list[Mention]:
+    """Mentions (chunk fields unset: see :func:`place_in_chunks`) from linked spans."""
+    out = []
+    for x in linked:
+        s = x.span
+        norm = s.normalized if s.normalized != "?support" else None
+        out.append(Mention(-1, s.label, text[s.start:s.end], 0, 0, s.start, s.end, s.score, s.extractor,
+                           s.source_label, norm, x.link, x.link_method, x.scope, dict(x.attrs) or None))
     return out
 
 
-def extract_mentions(chunks: list[Chunk], settings) -> list[Mention]:
-    """All entity mentions of ``chunks``, in the calling process.
+def document_mentions(text: str, settings, category: str | None = None, boundaries: list[int] | None = None) -> list[Mention]:
+    """All entity mentions of one document's cleaned text, in the calling process.
 
     Args:
-        chunks: one document's (or several documents') chunks.
-        settings: NerSettings.
+        text: the document's cleaned text.
+        settings: NerSettings (``window_chars``, ``window_margin_chars``, ``citations`` ...).
+        category: the document's category (``contract``: section references are cross references;
+            court documents: the caption is read).
+        boundaries: page or transcript-segment starts (preferred window cuts).
 
     Returns:
-        Mentions in chunk order, then by (start, end, label, extractor) within a chunk. Offsets:
-        ``start``/``end`` in the chunk's text, ``doc_start``/``doc_end`` in the document's cleaned text.
+        Mentions sorted by ``doc_start``, one per span, not yet placed in chunks.
 
     Raises:
         MissingDependencyError / ConfigurationError: the spaCy model cannot be loaded.
     """
+    if not text.strip():
+        return []
+    windows = make_windows(text, settings.window_chars, settings.window_margin_chars, boundaries)
+    cites, rules = precise_mentions(text, settings, category)
+    return to_mentions(text, combine(text, statistical_spans(text, windows, settings), cites, rules, category))
+
+
+def place_in_chunks(mentions: list[Mention], chunks: list[Chunk]) -> list[Mention]:
+    """Give each mention its chunk: the first chunk holding the whole span, else the chunk where it
+    starts; ``start``/``end`` become relative to that chunk. Mentions outside every chunk (text the
+    chunker left out, e.g. whitespace) are dropped. Changes the mentions in place and returns them."""
     if not chunks:
         return []
-    return spans_to_mentions(chunks, text_spans([c.text for c in chunks], settings))
+    starts = [c.char_start for c in chunks]
+    out = []
+    for m in mentions:
+        i = bisect_right(starts, m.doc_start) - 1
+        if i < 0:
+            continue
+        j = i
+        while j >= 0 and chunks[j].char_end >= m.doc_end and chunks[j].char_start <= m.doc_start:
+            j -= 1
+        holder = chunks[j + 1] if j + 1 <= i and chunks[j + 1].char_start <= m.doc_start and \
+            chunks[j + 1].char_end >= m.doc_end else None
+        if holder is None:
+            if chunks[i].char_end <= m.doc_start:
+                continue
+            holder = chunks[i]
+        m.chunk_index = holder.chunk_index
+        m.start = m.doc_start - holder.char_start
+        m.end = m.doc_end - holder.char_start
+        out.append(m)
+    return out

@@ -1,53 +1,65 @@
-"""Case and statute citations with eyecite (Free Law Project, https://github.com/freelawproject/eyecite).
+"""Case and statute citations, read the way a lawyer reads them, with eyecite (Free Law Project,
+https://github.com/freelawproject/eyecite).
 
-One ``get_citations`` call per text (no cleaning: lexprep.text has already cleaned it, and cleaning
-would move the offsets), then ``eyecite.resolve.resolve_citations`` within the same text so that
-short forms, "Id." and "supra" carry the normalized citation of the full citation they point to.
+One ``get_citations`` call per *document* (not per chunk: "Id." and "supra" point back across
+pages), over the cleaned text with its soft line breaks joined (every ``\\n``, ``\\r``, ``\\f``,
+``\\t`` becomes a space: same length, so offsets map 1:1 back to the cleaned text and "197\\nU.S. 11"
+is one citation). Then ``eyecite.resolve.resolve_citations`` within the document, with two fallbacks
+where eyecite leaves a short form unresolved: "Id." stands for the immediately preceding authority,
+and "X, supra" for the earlier full case citation whose case name holds X.
 
-Mapping (eyecite class -> label, ``source_label`` keeps the class name):
+What becomes a mention (one per document span; ``attrs`` carries what resolution needs):
 
-- FullCaseCitation -> CASE. Span: from ``full_span()[0]`` (the case name, where eyecite finds one:
-  "Roe v. Wade, 410 U.S. 113") to the end of the citation proper, extended over the pin cite and
-  the year/court parenthetical (``full_span()[1]``) unless that would run into the next citation
-  (eyecite 2.7.8's full-span end can overrun into the following sentence's citation).
-  ``core_start`` marks where the citation proper begins, so the parties' names inside stay
-  mentions of their own (see lexprep.ner.merge).
-- ShortCaseCitation -> CASE ("Roe, 410 U.S., at 120": antecedent included via ``full_span``).
-- ReferenceCitation ("Roe at 240") -> CASE: eyecite only emits it after a full case citation.
-- SupraCitation -> CASE (supra points to a case or an article named earlier; resolved when eyecite
-  can, otherwise normalized is None and resolution keys it by its text).
-- IdCitation -> the label of the citation it resolves to (CASE or LAW) with that citation's
-  normalized form; an "Id." eyecite cannot resolve in its text -> OTHER (kept, never dropped).
-- FullLawCitation -> LAW, span ``full_span()`` (includes a pin cite such as "(b)(7)").
-- FullJournalCitation -> OTHER (secondary authority: neither a statute nor a case).
-- UnknownCitation (a bare "§5.05(a)" section reference) -> LAW: in legal text a section sign cites
-  a provision of a statute, regulation, rule or the governing instrument. One without any digit
-  (a lone "§§" left over where eyecite failed to parse "15 U.S.C. §§ 78j(b)") -> OTHER.
+- a full case citation with its parallel citations (eyecite reports each parallel citation of one
+  case as its own FullCaseCitation sharing one full span) -> one CASE mention spanning case name,
+  citations and the court/year parenthetical. ``normalized`` is the first citation without pin cite
+  ("410 U.S. 113"); ``attrs``: ``case_name`` ("Roe v. Wade"), ``parenthetical`` ("(1973)"),
+  ``pin_cite`` ("120"), ``parallel`` (["93 S. Ct. 705", ...]).
+- a short cite ("Roe, 410 U.S., at 120"), "Id.", "supra", a reference ("Roe at 240") -> a mention
+  linked to the full citation it stands for (``link_method`` ``short_cite``, ``id_cite``,
+  ``supra``, ``reference``), with its own ``pin_cite``. One that cannot be resolved inside the
+  document stays a CASE mention of document scope (short cite) or is dropped ("Id."/"supra" with no
+  antecedent name nothing).
+- "Id. § 1292(a)(1)" after "28 U.S.C. § 1291" -> a LAW mention of "28 U.S.C. § 1292(a)(1)" (the
+  same code, another section), not a link to § 1291.
+- a full law citation -> LAW (``normalized``: eyecite's corrected form; for codes with a subject,
+  "Cal. Civ. Proc. Code", the matched text, since eyecite's corrected form drops the subject).
+- a bare section reference ("§ 5.05(a)") -> LAW, except in a contract, where it is a cross
+  reference to the contract's own sections and not a mention.
+- a journal citation -> OTHER (secondary authority).
+- record and appendix cites ("1 App. 24": eyecite reads it as Ohio Appeals) without case name or
+  year are not cases: dropped.
 
-``normalized``: ``corrected_citation()`` ("200 U. S. 321" -> "200 U.S. 321"); resolved short
-forms, Id., supra and references get their full citation's. For law citations whose reporter has a
-subject ("Cal. Civ. Proc. Code") eyecite's corrected form drops the subject ("Cal. Code § 425.16"),
-so the matched text is used instead. Spans are trimmed of surrounding whitespace, trailing ",;:"
-and a trailing possessive "’s".
-
-Speed: eyecite costs about 2 ms per 2,000-character chunk (~7 % of NER time on a born-digital
-opinion). ``MAYBE_CITATION`` skips texts that cannot hold a citation (no digit, no "§", no
-"id"/"ibid"/"supra"): every eyecite citation form needs one of these, so nothing is lost (checked on
-the 203 eyecite test pairs in tests/integration/test_ner_shared.py).
+Speed: eyecite reads a 30-page opinion in about 0.1 s. ``MAYBE_CITATION`` skips texts that cannot
+hold a citation (no digit, no "§", no "id"/"ibid"/"supra").
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-
-from lexprep.ner.merge import Span
+from dataclasses import dataclass, field
 
 #: a text without any of these cannot contain an eyecite citation (volumes, pages, sections, Id., supra)
 MAYBE_CITATION = re.compile(r"\d|§|\b(?:id|ibid|supra)\b", re.IGNORECASE)
 _TRAIL = " \t\r\n,;:"
+_SOFT_BREAKS = str.maketrans({"\n": " ", "\r": " ", "\f": " ", "\t": " ", "\v": " "})
+#: reporters that, with no case name and no year, are record or appendix cites ("1 App. 24")
+RECORD_REPORTERS = frozenset({"App.", "R.", "Tr.", "J.A.", "Pet. App."})
+#: words eyecite may take into a plaintiff's name from the sentence before it ("Later, Smith")
+_LEAD_WORDS = re.compile(
+    r"^(?:(?:see|also|accord|cf|compare|contra|but|e\.g|later|thus|accordingly|however|similarly|indeed|"
+    r"moreover|further|furthermore|and|or|in|under|as|because|since|after|before|citing|quoting)\b[.,]?\s+)+",
+    re.IGNORECASE,
+)
+_CASE_NAME = re.compile(r"\sv\.?\s|\svs\.?\s|^In re\b|^Ex parte\b|^Matter of\b|^In the Matter\b|^Estate of\b")
+_YEAR_PAREN = re.compile(r"\(([^()]{0,60}?\b(?:1[6-9]\d\d|20\d\d))\)")
+#: what may stand between parallel citations of one case: punctuation and the previous one's pin cite
+_BETWEEN_PARALLEL = re.compile(r"[\s,;\[\]()]*(?:(?:at\s+)?[\d*][\d\-–—,\s n.*]*)?[\s,;\[\]()]*")
+_LAW_TAIL = re.compile(r"(?:\([A-Za-z0-9]{1,4}\))*(?:,?\s*\((?:[A-Z][\w.]*\s*)*(?:1[6-9]\d\d|20\d\d)\))?")
+_ID_SECTION = re.compile(r"[\s,]*(?:at\s+)?(§§?\s*[0-9][0-9A-Za-z.\-:]*(?:\([0-9A-Za-z]{1,4}\))*)")
 
+_log = logging.getLogger(__name__)
 # eyecite logs "Unknown overlap case" warnings that quote document text; document text is not to be
 # logged at INFO or above, so its warnings are raised to ERROR unless the caller configured it.
 _eyecite_log = logging.getLogger("eyecite")
@@ -57,42 +69,43 @@ if _eyecite_log.level == logging.NOTSET:
 
 @dataclass(slots=True)
 class Citation:
-    """One eyecite citation in a text.
+    """One citation mention in a document.
 
     Attributes:
-        kind: eyecite's class name (``FullCaseCitation`` ...).
-        label: CASE, LAW or OTHER (module docstring).
+        kind: eyecite's class name (``FullCaseCitation`` ...), for a parallel group the first's.
+        label: CASE, LAW or OTHER.
         start, end: the mention span (character offsets in the text).
-        core_start, core_end: eyecite's ``span()``: the citation proper ("410 U.S. 113").
-        corrected: eyecite's ``corrected_citation()`` of this citation itself.
-        normalized: the canonical citation this one stands for (after resolution), or None.
+        normalized: the citation's key without pin cite, or None for a linked short form.
+        link: the (start, end) of the citation this one stands for, or None.
+        link_method: ``short_cite``, ``id_cite``, ``supra``, ``reference`` or None.
+        scope: ``matter`` or ``document`` (an unresolved short cite).
+        attrs: ``case_name``, ``parenthetical``, ``pin_cite``, ``parallel``, ``reporter``.
     """
 
     kind: str
     label: str
     start: int
     end: int
-    core_start: int
-    core_end: int
-    corrected: str
     normalized: str | None
+    link: tuple[int, int] | None = None
+    link_method: str | None = None
+    scope: str = "matter"
+    attrs: dict = field(default_factory=dict)
 
 
 def _clean(s: str) -> str:
     return " ".join(s.split()).rstrip(_TRAIL)
 
 
-def _own_normalized(c) -> str:
-    """A full citation's canonical form (see module docstring)."""
-    kind = type(c).__name__
-    if kind == "FullLawCitation" and (c.groups or {}).get("subject"):
+def _law_normalized(c) -> str:
+    if (c.groups or {}).get("subject"):
         return _clean(c.matched_text())
     return _clean(c.corrected_citation())
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Trim surrounding whitespace, trailing ",;:" and a trailing possessive ("§5.05(b)(1)’s")."""
-    while start < end and text[start].isspace():
+    """Trim surrounding whitespace, trailing ",;:", a trailing possessive and an unbalanced bracket."""
+    while start < end and (text[start].isspace() or text[start] in ",;:"):
         start += 1
     while True:
         while end > start and text[end - 1] in _TRAIL:
@@ -100,99 +113,267 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
         if end - start > 2 and text[end - 1] in "sS" and text[end - 2] in "'’":
             end -= 2
             continue
+        if end > start and text[end - 1] == ")" and text.count("(", start, end) < text.count(")", start, end):
+            end -= 1
+            continue
+        if end > start and text[start] == "(" and text.count("(", start, end) > text.count(")", start, end):
+            start += 1
+            continue
         return start, end
 
 
-def find_citations(text: str) -> list[Citation]:
-    """All eyecite citations in ``text`` (offsets into ``text``), in eyecite's order.
+def clean_case_name(plaintiff: str | None, defendant: str | None) -> str | None:
+    """"Plaintiff v. Defendant" from eyecite's metadata, without words of the sentence before it."""
+    if not plaintiff and not defendant:
+        return None
+    p = _LEAD_WORDS.sub("", " ".join((plaintiff or "").split())).strip(" ,;")
+    if ", " in p:  # "Later, Smith": a lone capitalised sentence word before a comma
+        head, tail = p.split(", ", 1)
+        if " " not in head and tail[:1].isupper() and not re.search(r"(?i)\b(?:inc|co|corp|ltd|llc)\.?$", tail):
+            p = tail
+    d = " ".join((defendant or "").split()).strip(" ,;")
+    if p and d:
+        return f"{p} v. {d}"
+    return p or d or None
 
-    Raises nothing on odd input: eyecite errors on one text are logged (without the text) at
-    WARNING and give an empty list.
+
+def _pin(c) -> str | None:
+    pin = getattr(c.metadata, "pin_cite", None)
+    return " ".join(pin.split()).strip(" ,") if pin else None
+
+
+def find_citations(text: str, contract: bool = False) -> list[Citation]:
+    """Citation mentions of one document's cleaned text (see the module docstring).
+
+    Args:
+        text: the document's cleaned text.
+        contract: the document is a contract (bare section references are cross references).
+
+    Returns:
+        Citations sorted by start; spans never overlap.
+
+    Raises nothing on odd input: an eyecite failure is logged (without the text) and gives [].
     """
     if not text or not MAYBE_CITATION.search(text):
         return []
     from eyecite import get_citations
     from eyecite.resolve import resolve_citations
 
+    joined = text.translate(_SOFT_BREAKS)
     try:
-        cites = get_citations(text)
+        cites = get_citations(joined)
     except Exception as exc:  # noqa: BLE001 - a library bug on one text must not fail the document
-        logging.getLogger(__name__).warning("eyecite failed on a text of %d chars: %r", len(text), exc)
+        _log.warning("eyecite failed on a text of %d chars: %r", len(text), exc)
         return []
     if not cites:
         return []
+    cores = sorted(c.span() for c in cites)
 
-    # resource -> normalized, for short forms / Id. / supra / references
-    normalized_of: dict[int, tuple[str, str]] = {}
+    def next_start(pos: int) -> int:
+        return next((s for s, _e in cores if s > pos), len(text))
+
+    def prev_end(pos: int) -> int:
+        return max((e for _s, e in cores if e <= pos), default=0)
+
+    # ---- full case citations, grouped with their parallel citations (same full span)
+    groups: list[list] = []
+    for c in cites:
+        if type(c).__name__ != "FullCaseCitation":
+            continue
+        if groups and (groups[-1][0].full_span() == c.full_span()
+                       or getattr(c.metadata, "plaintiff", None) in (None, getattr(groups[-1][0].metadata, "plaintiff", None))) \
+                and c.span()[0] >= groups[-1][-1].span()[1] \
+                and (c.groups or {}).get("reporter") not in {(g.groups or {}).get("reporter") for g in groups[-1]} \
+                and _BETWEEN_PARALLEL.fullmatch(joined[groups[-1][-1].span()[1]:c.span()[0]]):
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    out: list[Citation] = []
+    span_of: dict[int, tuple[int, int]] = {}  # id(eyecite citation) -> the mention span standing for it
+    names: list[tuple[str, tuple[int, int], int]] = []  # (case name, mention span, position) for supra
+    last_end = 0
+    for group in groups:
+        first, last = group[0], group[-1]
+        md = first.metadata
+        case_name = clean_case_name(md.plaintiff, md.defendant)
+        reporter = (first.groups or {}).get("reporter")
+        full_start, full_end = first.full_span()
+        core_start, core_end = first.span()[0], last.span()[1]
+        bound = next_start(core_end - 1)
+        start = max(min(full_start, core_start), prev_end(core_start), min(last_end, core_start))
+        end = max(core_end, full_end) if full_end <= bound else core_end
+        pin_end = getattr(last.metadata, "pin_cite_span_end", None) or getattr(md, "pin_cite_span_end", None)
+        if end == core_end and pin_end and core_end < pin_end <= bound:
+            end = pin_end
+        # the words before the citation, without what eyecite took in from the sentence ("and", "See")
+        while start < core_start and (joined[start] in " ,;.()" or joined[start].isspace()):
+            start += 1
+        lead_words = _LEAD_WORDS.match(joined[start:core_start])
+        if lead_words:
+            start += lead_words.end()
+        lead = " ".join(re.sub(r"<[^>]{0,20}>", "", joined[start:core_start]).split()).strip(" ,")
+        if _CASE_NAME.search(lead) and len(lead) <= 160:
+            case_name = lead  # the name as written ("Roman Catholic Diocese of Brooklyn v. Cuomo")
+        if case_name and ("§" in case_name or not _CASE_NAME.search(case_name)):
+            case_name = None  # eyecite took words of the sentence for a case name ("Compact §2.11")
+        if reporter in RECORD_REPORTERS and not (case_name and md.year):
+            continue  # "1 App. 13": a record or appendix cite, not the Ohio Appellate Reports
+        start, end = _strip_span(text, start, end)
+        paren = _YEAR_PAREN.search(joined, core_end, min(end if end > core_end else bound, bound) + 1)
+        parenthetical = f"({' '.join(paren.group(1).split())})" if paren else None
+        if paren and paren.end() > end and paren.end() <= bound:
+            end = paren.end()
+        attrs = {
+            "case_name": case_name,
+            "parenthetical": parenthetical,
+            "pin_cite": _pin(first),
+            "parallel": [_clean(c.corrected_citation()) for c in group[1:]],
+            "reporter": reporter,
+        }
+        cit = Citation("FullCaseCitation", "CASE", start, end, _clean(first.corrected_citation()),
+                       attrs={k: v for k, v in attrs.items() if v})
+        last_end = end
+        out.append(cit)
+        for c in group:
+            span_of[id(c)] = (start, end)
+        if case_name:
+            names.append((case_name, (start, end), start))
+
+    # ---- laws
+    law_by_id: dict[int, object] = {}
+    for c in cites:
+        if type(c).__name__ == "FullLawCitation":
+            s = c.span()[0]
+            tail = _LAW_TAIL.match(joined, c.span()[1])  # subsections and a year, never an explanatory parenthetical
+            e = min(tail.end() if tail else c.span()[1], next_start(c.span()[0]))
+            s, e = _strip_span(text, s, e)
+            out.append(Citation("FullLawCitation", "LAW", s, e, _law_normalized(c), attrs={
+                k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
+            span_of[id(c)] = (s, e)
+            law_by_id[id(c)] = c
+
+    # ---- eyecite's own resolution of short forms
+    resolved: dict[int, object] = {}
     try:
         resolutions = resolve_citations(cites)
-    except Exception:  # noqa: BLE001 - resolution is a refinement; keep the citations without it
+    except Exception:  # noqa: BLE001 - resolution is a refinement; fall back to our own
         resolutions = {}
     for resource, members in resolutions.items():
         full = getattr(resource, "citation", None)
         if full is None:
             continue
-        fkind = type(full).__name__
-        flabel = "LAW" if fkind == "FullLawCitation" else "CASE" if "Case" in fkind else "OTHER"
-        norm = _own_normalized(full)
         for m in members:
-            normalized_of[id(m)] = (flabel, norm)
+            if m is not full:
+                resolved[id(m)] = full
 
-    starts = sorted(c.span()[0] for c in cites)
-    out: list[Citation] = []
-    for c in cites:
+    # ---- short forms, in document order; "previous" is the last authority cited before each
+    taken = sorted((c.start, c.end) for c in out)
+    previous: object | None = None
+    order = sorted(cites, key=lambda c: c.span()[0])
+    skip: set[int] = set()
+    for i, c in enumerate(order):
         kind = type(c).__name__
-        core_start, core_end = c.span()
-        full_start, full_end = c.full_span()
-        # the next citation's start bounds this one's end (eyecite's full-span end can overrun)
-        nxt = next((s for s in starts if s > core_start), len(text))
-        start, end = core_start, core_end
-        if kind in ("FullCaseCitation", "ShortCaseCitation", "FullLawCitation", "FullJournalCitation"):
-            start = min(full_start, core_start)
-            end = max(core_end, full_end) if full_end <= nxt else core_end
-            pin_end = getattr(c.metadata, "pin_cite_span_end", None)
-            if end == core_end and pin_end and core_end < pin_end <= nxt:
-                end = pin_end
-        elif kind == "SupraCitation":
-            start = min(full_start, core_start)
-        start, end = _strip_span(text, start, end)
-        if end <= start:
+        if id(c) in span_of:
+            previous = c
             continue
-        corrected = c.corrected_citation()
-        resolved = normalized_of.get(id(c))
-        if kind in ("FullCaseCitation", "ShortCaseCitation", "ReferenceCitation"):
-            label, norm = "CASE", resolved[1] if resolved else _own_normalized(c)
-        elif kind == "SupraCitation":
-            label, norm = "CASE", resolved[1] if resolved else None
-        elif kind == "IdCitation":
-            label, norm = resolved if resolved else ("OTHER", None)
-        elif kind == "FullLawCitation":
-            label, norm = "LAW", _own_normalized(c)
-        elif kind == "FullJournalCitation":
-            label, norm = "OTHER", _own_normalized(c)
-        elif kind == "UnknownCitation":  # "§5.05(a)"; a bare "§§" eyecite could not parse -> OTHER
-            norm = _clean(text[start:end])
-            label = "LAW" if any(ch.isdigit() for ch in norm) else "OTHER"
-        else:  # a class added by a later eyecite: keep it
-            label, norm = "OTHER", corrected
-        out.append(
-            Citation(kind, label, start, end, core_start, core_end, corrected, norm)
-        )
-    return out
-
-
-def citation_spans(text: str) -> list[Span]:
-    """``find_citations`` as merge Spans (extractor ``eyecite``, score 1.0, source_label = class name)."""
-    return [
-        Span(
-            c.label,
-            c.start,
-            c.end,
-            1.0,
-            c.kind,
-            "eyecite",
-            c.normalized,
-            c.core_start if c.label == "CASE" and c.core_start > c.start else None,
-        )
-        for c in find_citations(text)
-    ]
+        if id(c) in skip:
+            continue
+        core_start, core_end = c.span()
+        if any(s <= core_start < e for s, e in taken):
+            continue  # inside a full citation's span (a parallel cite, an overrun)
+        full = resolved.get(id(c))
+        if kind == "IdCitation":
+            target = full or previous
+            if target is None:
+                continue
+            start, end = _strip_span(text, core_start, max(core_end, c.full_span()[1]))
+            if id(target) in law_by_id:
+                sect = _ID_SECTION.match(joined, core_end)
+                if sect and (nxt := order[i + 1] if i + 1 < len(order) else None) is not None \
+                        and type(nxt).__name__ == "UnknownCitation" and nxt.span()[0] < sect.end():
+                    skip.add(id(nxt))
+                if sect:
+                    groups_ = target.groups or {}
+                    code = " ".join(x for x in (groups_.get("title"), groups_.get("reporter")) if x)
+                    section = " ".join(sect.group(1).replace("§§", "§").split())
+                    section = section if section.startswith("§ ") else section.replace("§", "§ ", 1)
+                    end = sect.end()
+                    out.append(Citation("IdCitation", "LAW", start, end, f"{code} {section}".strip(),
+                                        attrs={"id_of": _law_normalized(target)}))
+                    taken.append((start, end))
+                    previous = c
+                    continue
+            link = span_of.get(id(target))
+            if link is None:
+                continue
+            label = "LAW" if id(target) in law_by_id else "CASE"
+            out.append(Citation("IdCitation", label, start, end, None, link, "id_cite",
+                                attrs={k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
+            taken.append((start, end))
+            span_of[id(c)] = link
+            continue
+        if kind in ("ShortCaseCitation", "SupraCitation", "ReferenceCitation"):
+            s, e = c.full_span()
+            start = max(min(s, core_start), prev_end(core_start))
+            sentence = max(joined.rfind(". ", start, core_start), joined.rfind("; ", start, core_start))
+            if sentence >= 0:
+                start = sentence + 2
+            start, end = _strip_span(text, start, max(core_end, min(e, next_start(core_start))))
+            target = full
+            if target is None and kind == "SupraCitation":
+                guess = (getattr(c.metadata, "antecedent_guess", None) or "").strip(" ,").casefold()
+                if guess:
+                    hits = [sp for name, sp, pos in names if pos < core_start and re.search(
+                        rf"\b{re.escape(guess)}\b", name.casefold())]
+                    if hits:
+                        out.append(Citation(kind, "CASE", start, end, None, hits[-1], "supra",
+                                            attrs={k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
+                        taken.append((start, end))
+                        previous = c
+                        continue
+            link = span_of.get(id(target)) if target is not None else None
+            method = {"ShortCaseCitation": "short_cite", "SupraCitation": "supra", "ReferenceCitation": "reference"}[kind]
+            if link is not None:
+                out.append(Citation(kind, "CASE", start, end, None, link, method,
+                                    attrs={k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
+                span_of[id(c)] = link
+            elif kind == "ShortCaseCitation":  # a case whose full citation is not in this document
+                g = c.groups or {}
+                out.append(Citation(kind, "CASE", start, end, _clean(f"{g.get('volume', '')} {g.get('reporter', '')}"),
+                                    scope="document", attrs={k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
+            else:
+                continue
+            taken.append((start, end))
+            previous = c
+            continue
+        if kind == "FullJournalCitation":
+            s, e = _strip_span(text, *c.full_span())
+            out.append(Citation(kind, "OTHER", s, e, _clean(c.corrected_citation())))
+            taken.append((s, e))
+            continue
+        if kind == "UnknownCitation":  # "§5.05(a)"; a bare "§§" eyecite could not parse is nothing
+            s, e = _strip_span(text, core_start, core_end)
+            while e > s and (text[e - 1] in ".]" and text.count("[", s, e) < text.count("]", s, e) or text[e - 1] == "."):
+                e -= 1
+            norm = _clean(text[s:e])
+            if contract or not any(ch.isdigit() for ch in norm):
+                continue
+            out.append(Citation(kind, "LAW", s, e, norm))
+            taken.append((s, e))
+    # one mention per span: drop later citations overlapping earlier ones
+    out.sort(key=lambda c: (c.start, -(c.end - c.start)))
+    final: list[Citation] = []
+    for c in out:
+        if c.end <= c.start:
+            continue
+        if final and c.start < final[-1].end:
+            prev = final[-1]
+            if prev.kind == c.kind == "FullCaseCitation" and c.normalized and c.normalized != prev.normalized:
+                # a parallel citation whose span eyecite reads apart ("(2009) 1 U.S. 1 [92 Cal.Rptr.3d 784]")
+                par = prev.attrs.setdefault("parallel", [])
+                for n in (c.normalized, *c.attrs.get("parallel", [])):
+                    if n not in par and n != prev.normalized:
+                        par.append(n)
+            continue
+        final.append(c)
+    return final

@@ -1,20 +1,15 @@
-"""Combine one text's spans from the extractors into its final mention spans.
+"""Combine one document's spans from the extractors into one mention per span.
 
 Precedence (documented contract):
 
-1. Spans from the precise backends — eyecite citations (CASE, LAW, OTHER for journals and
-   unresolved "Id.") and the rules (COURT, DOCKET, LAW) — are all kept. Where two of them are
-   identical (same label, start and end) they collapse into one (eyecite's is kept). Overlapping
-   but different precise spans are both kept (e.g. a CASE citation whose case name eyecite read as
-   "Compact §4.01(b)" and the UnknownCitation "§4.01(b)" inside it).
-2. A spaCy span is dropped only because a precise span overlaps it: the precise span is the better
-   reading of the same characters (``410 U.S. 113`` is a CASE, not a CARDINAL plus a GPE;
-   ``No. 11–889`` is a DOCKET, not a CARDINAL; ``United States Court of Appeals for the Tenth
-   Circuit`` is a COURT, not an ORG plus a GPE).
-   Exception: a spaCy PERSON, ORG or GPE lying wholly inside the case-name part of a CASE span
-   (before the citation proper, ``Span.core_start``) is kept as a nested mention: the parties of
-   "United States v. Detroit Timber & Lumber Co., 200 U. S. 321" are entities of their own.
-3. Everything that overlaps nothing is kept, whatever its label (OTHER included).
+1. Precise spans (eyecite citations, then the rules: COURT, DOCKET, LAW, MONEY, corporate-suffix
+   ORG) are taken first, eyecite before rules, longer before shorter; a precise span overlapping one
+   already taken is dropped, so no two mentions overlap.
+2. A statistical (spaCy) span overlapping any taken precise span is dropped: the precise span is the
+   better reading of the same characters (``410 U.S. 113`` is a CASE, not a CARDINAL plus a GPE;
+   ``No. 11–889`` a DOCKET). Words inside a citation's case name are part of the CASE mention and
+   are not also PERSON/ORG/GPE mentions.
+3. Statistical spans that overlap one another keep the longer (then the earlier).
 
 Output is sorted by (start, end, label, extractor), so it does not depend on the backends' order.
 """
@@ -49,8 +44,6 @@ class Span(NamedTuple):
     core_start: int | None = None
 
 
-#: spaCy labels that may nest inside a CASE span's case-name part (the parties)
-NESTABLE_IN_CASE_NAME = frozenset({"PERSON", "ORG", "GPE"})
 _EXTRACTOR_RANK = {"eyecite": 0, "rules": 1}
 
 
@@ -58,44 +51,36 @@ def _sort_key(s: Span) -> tuple:
     return (s.start, s.end, s.label, s.extractor, s.source_label or "", s.normalized or "")
 
 
+def _take(spans: list[Span], taken: list[Span]) -> list[Span]:
+    """Add each of ``spans`` (in order) to ``taken`` unless it overlaps a span already there."""
+    import bisect
+
+    taken_sorted = sorted(taken, key=lambda t: t.start)
+    starts = [t.start for t in taken_sorted]
+    for s in spans:
+        if s.end <= s.start:
+            continue
+        i = bisect.bisect_left(starts, s.end)  # taken spans starting before s ends
+        if i > 0 and taken_sorted[i - 1].end > s.start:
+            continue
+        starts.insert(i, s.start)
+        taken_sorted.insert(i, s)
+        taken.append(s)
+    return taken
+
+
 def merge_spans(statistical: list[Span], precise: list[Span]) -> list[Span]:
-    """Merge one text's spans.
+    """Merge one text's spans into one per span (see the module docstring).
 
     Args:
-        statistical: spans from a statistical model (spaCy): they give way to overlapping precise spans.
+        statistical: spans from a statistical model (spaCy).
         precise: spans from eyecite and the rules.
 
     Returns:
-        The merged spans sorted by (start, end, label, extractor); see the module docstring.
+        Non-overlapping spans sorted by (start, end, label, extractor).
     """
-    kept: dict[tuple[str, int, int], Span] = {}
-    for s in sorted(precise, key=lambda s: (_EXTRACTOR_RANK.get(s.extractor, 9), _sort_key(s))):
-        kept.setdefault((s.label, s.start, s.end), s)
-    winners = sorted(kept.values(), key=_sort_key)
-
-    out = list(winners)
-    seen: set[tuple[str, int, int]] = set(kept)
-    for s in statistical:
-        if (s.label, s.start, s.end) in seen:
-            continue
-        if s.end <= s.start or any(_beats(w, s) for w in winners):
-            continue
-        seen.add((s.label, s.start, s.end))
-        out.append(s)
+    winners = _take(sorted(precise, key=lambda s: (_EXTRACTOR_RANK.get(s.extractor, 9), -(s.end - s.start),
+                                                   _sort_key(s))), [])
+    out = _take(sorted(statistical, key=lambda s: (-(s.end - s.start), _sort_key(s))), list(winners))
     out.sort(key=_sort_key)
     return out
-
-
-def _beats(w: Span, s: Span) -> bool:
-    """Whether precise span ``w`` overrides statistical span ``s``."""
-    if w.end <= s.start or s.end <= w.start:
-        return False  # no overlap
-    if (
-        w.label == "CASE"
-        and w.core_start is not None
-        and s.label in NESTABLE_IN_CASE_NAME
-        and w.start <= s.start
-        and s.end <= w.core_start
-    ):
-        return False  # a party's name inside the case name
-    return True

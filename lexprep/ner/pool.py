@@ -2,10 +2,11 @@
 
 ``MentionPool(settings)`` with ``settings.workers > 0`` runs a ``ProcessPoolExecutor`` (``spawn``
 start method: safe with the caller's threads, and the same on Linux and macOS) whose initializer
-loads the spaCy model and warms eyecite once per worker. ``extract`` cuts the chunk list into
-slices so that every worker is busy even for a single large document (at least two slices per
-worker, at most ``settings.batch_size`` chunks a slice), sends only the chunk texts, and puts the
-mentions back together in chunk order. With ``workers == 0`` it runs in the calling process.
+loads the spaCy model and warms eyecite once per worker. ``extract`` reads one document: its
+windows (lexprep.ner.windows) go to the workers in slices so that every worker is busy even for a
+single large document (at least two slices per worker, at most ``settings.batch_size`` windows a
+slice), and one more task finds the document's citations and rule spans; the caller then filters,
+merges and links them (lexprep.ner.combine). With ``workers == 0`` it runs in the calling process.
 
 Workers set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` to 1 (unless set):
 the parallelism is the processes; BLAS threads on top would oversubscribe the cores.
@@ -26,9 +27,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from lexprep import errors
-from lexprep.models import Chunk, Mention
-from lexprep.ner import extract_mentions, spans_to_mentions, text_spans
-from lexprep.ner.merge import Span
+from lexprep.models import Mention
+from lexprep.ner import combine, document_mentions, make_windows, precise_mentions, to_mentions
 
 #: smallest slice sent to a worker (a round trip costs ~1 ms; a 2,000-char chunk ~30 ms of NER)
 MIN_SLICE = 2
@@ -48,23 +48,34 @@ def _init_worker(settings_data: dict) -> None:
 
     try:
         _worker_settings = NerSettings(**settings_data)
-        text_spans(["Warm-up: Roe v. Wade, 410 U.S. 113 (1973), in No. 11-889."], _worker_settings)
+        document_mentions("Warm-up: Roe v. Wade, 410 U.S. 113 (1973), in No. 11-889.", _worker_settings)
     except errors.MissingDependencyError as exc:
         _worker_error = ("MissingDependencyError", (exc.what, exc.install))
     except Exception as exc:  # noqa: BLE001 - reported to the caller by _work
         _worker_error = ("ConfigurationError", (f"NER worker could not start: {exc}",))
 
 
-def _work(texts: list[str]) -> tuple[str, object]:
-    """Task: the merged spans of ``texts``, or an error description that pickles safely."""
+def _guard(fn, *args) -> tuple[str, object]:
     if _worker_error is not None:
         return ("error", _worker_error)
     try:
-        return ("ok", [[tuple(s) for s in spans] for spans in text_spans(texts, _worker_settings)])
+        return ("ok", fn(*args))
     except errors.MissingDependencyError as exc:
         return ("error", ("MissingDependencyError", (exc.what, exc.install)))
     except errors.LexprepError as exc:
         return ("error", (type(exc).__name__, (str(exc),)))
+
+
+def _work(texts: list[str]) -> tuple[str, object]:
+    """Task: the statistical model's raw spans of each window text, or an error that pickles safely."""
+    from lexprep.ner.spacy_ner import spacy_mentions
+
+    return _guard(spacy_mentions, texts, _worker_settings)
+
+
+def _work_precise(text: str, category: str | None) -> tuple[str, object]:
+    """Task: the document's citations and rule spans."""
+    return _guard(precise_mentions, text, _worker_settings, category)
 
 
 def _raise(kind: str, args: tuple) -> None:
@@ -142,37 +153,47 @@ class MentionPool:
                     future.result()
         return self
 
-    def extract(self, chunks: list[Chunk]) -> list[Mention]:
-        """Mentions of ``chunks`` in chunk order (the same result as ``extract_mentions``).
+    def extract(self, text: str, category: str | None = None, boundaries: list[int] | None = None) -> list[Mention]:
+        """Mentions of one document's cleaned text (the same result as ``document_mentions``).
 
         Raises:
             TransientError: a worker process died; retry (the pool restarts on the next call).
             MissingDependencyError / ConfigurationError: the spaCy model cannot be loaded.
             RuntimeError: the pool was closed.
         """
-        if not chunks:
+        if not text.strip():
             return []
         if self.workers == 0:
             if self._closed:
                 raise RuntimeError("MentionPool is closed")
-            return extract_mentions(chunks, self.settings)
-        texts = [c.text for c in chunks]
+            return document_mentions(text, self.settings, category, boundaries)
+        windows = make_windows(text, self.settings.window_chars, self.settings.window_margin_chars, boundaries)
+        pieces = [text[w.start:w.end] for w in windows]
         executor = self._get_executor()
         try:
-            futures = [
-                executor.submit(_work, texts[a:b])
-                for a, b in slices(len(texts), self.workers, self.settings.batch_size)
-            ]
+            precise = executor.submit(_work_precise, text, category)
+            cuts = slices(len(pieces), self.workers, self.settings.batch_size)
+            futures = [executor.submit(_work, pieces[a:b]) for a, b in cuts]
             results = [f.result() for f in futures]
+            precise_result = precise.result()
         except BrokenProcessPool as exc:
             self._discard(executor)
             raise errors.TransientError("an NER worker process died; the pool restarts on retry") from exc
-        spans: list[list[Span]] = []
-        for status, payload in results:
+        raw: list = []
+        for status, payload in [*results, precise_result]:
             if status != "ok":
                 _raise(*payload)
-            spans.extend([Span(*t) for t in chunk_spans] for chunk_spans in payload)
-        return spans_to_mentions(chunks, spans)
+        for _status, payload in results:
+            raw.extend(payload)
+        from lexprep.ner.merge import Span
+
+        statistical = []
+        for w, spans in zip(windows, raw):
+            for label, s, e, score, src in spans:
+                if w.core_start <= w.start + s < w.core_end:
+                    statistical.append(Span(label, w.start + s, w.start + e, score, src, "spacy"))
+        cites, rules = precise_result[1]
+        return to_mentions(text, combine(text, statistical, cites, rules, category))
 
     def close(self) -> None:
         """Stop the workers (waits for running tasks). Idempotent."""

@@ -69,6 +69,12 @@ _COURT_PATTERNS = [
     rf"Court{_S}of{_S}Common{_S}Pleas(?:{_S}of{_S}{_PLACE}{_S}County)?",
     # the Ninth Circuit (the court of appeals, by its usual short name)
     rf"{_ORDINAL}{_S}Circuit(?:{_S}Court{_S}of{_S}Appeals)?",
+    # courts named with their seat: "High Court of Judicature at Bombay", "High Court of Delhi at New
+    # Delhi", "Court of Appeal of England and Wales", "Crown Court at Southwark"
+    rf"(?:(?:High|Supreme|Sessions|Family|Crown|County|Magistrates'?|Appellate|Constitutional){_S})?Court{_S}of{_S}"
+    rf"(?:Judicature{_S}(?:at|for){_S})?(?:Appeal{_S}(?:of|for){_S})?{_PLACE}(?:{_S}and{_S}{_PLACE})?"
+    rf"(?:,?{_S}(?:at|in){_S}{_PLACE})?",
+    rf"(?:Crown|County|Magistrates'?|Sessions){_S}Court{_S}at{_S}{_PLACE}",
     # bare names that in a court document denote one court
     rf"(?:District|Bankruptcy|Supreme|Superior){_S}Court",
     rf"Court{_S}of{_S}Appeals?",
@@ -130,6 +136,7 @@ _DOCKET_NUM = (
     rf"|[A-Z]{{1,4}}{_DASH}?\d{{2,4}}{_DASH}\d{{2,8}}(?:{_DASH}[A-Z0-9]{{1,6}})?"  # CV-2019-001234, A19-0123
     rf"|\d{{2,4}}{_DASH}\d{{1,7}}(?:{_DASH}[A-Za-z0-9]{{1,6}})?"  # 11-889, 20-1234, 2020-1234
     r"|[A-Z]{2,3}\d{5,9}"  # BC123456 (California)
+    rf"|\d{{2,4}}{_DASH}[A-Z]{{1,4}}\d{{3,8}}"  # 1711-CC00064 (Missouri)
     r"|\d{3,9}/\d{2,4}"  # 123456/2019 (New York index numbers)
     r")"
 )
@@ -137,6 +144,8 @@ _DOCKET_NUM = (
 # "Docket No. 477" is a docket *entry*, not a case)
 _DOCKET_NUM_LOOSE = rf"(?:{_DOCKET_NUM}|\d{{5,9}})"
 _LIST_SEP = r"(?:\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+)"
+#: a bracketed suffix that is part of a case number: "1:19-cv-01234 (JPO)", "No. 12-345 (L)"
+_DOCKET_TAIL = r"(?:[ \t]?\((?-i:[A-Z]{1,5}(?:/[A-Z]{1,5})?)\))?"
 _EXPLICIT = (
     r"(?:(?:Civil|Criminal)\s+(?:Action|Case)|Case|Docket|Index|Cause|Adversary(?:\s+Proceeding)?|"
     r"Adv\.\s*Pro(?:c)?\.|Appeal|Petition|Misc\.)"
@@ -145,18 +154,26 @@ _EXPLICIT = (
 #: "ECF No. 40", "Docket Entry No. 11-1", "Dkt. No. 12-3": statute and docket-entry numbers)
 DOCKET_RE = re.compile(
     rf"(?<![A-Za-z])(?:(?P<explicit>{_EXPLICIT})\s+(?:Nos?\.|Numbers?|#)\s*(?P<nums1>{_DOCKET_NUM_LOOSE}"
-    rf"(?:{_LIST_SEP}{_DOCKET_NUM_LOOSE})*)"
-    rf"|(?<!L\.\s)(?<!L\.)(?<!Entry\s)(?<!Dkt\.\s)(?<!ECF\s)(?<!Doc\.\s)(?P<bare>Nos?\.)\s*(?P<nums2>{_DOCKET_NUM}(?:{_LIST_SEP}{_DOCKET_NUM})*))"
+    rf"{_DOCKET_TAIL}(?:{_LIST_SEP}{_DOCKET_NUM_LOOSE}{_DOCKET_TAIL})*)"
+    rf"|(?<!L\.\s)(?<!L\.)(?<!Entry\s)(?<!Dkt\.\s)(?<!ECF\s)(?<!Doc\.\s)(?P<bare>Nos?\.)\s*(?P<nums2>{_DOCKET_NUM}{_DOCKET_TAIL}(?:{_LIST_SEP}{_DOCKET_NUM}{_DOCKET_TAIL})*))"
     r"(?![\w/])",
     re.IGNORECASE,
 )
 #: a federal district-court number is distinctive enough to count without "No.": 1:21-cv-01234
 FEDERAL_DOCKET_RE = re.compile(
     rf"(?<![\w:/.-])\d{{1,2}}:\d{{2}}{_DASH}(?:cv|cr|mc|mj|bk|ap|md|po|sw|gj|ml|dp){_DASH}\d{{2,6}}"
-    rf"(?:{_DASH}[A-Za-z0-9]{{1,6}})*(?![\w/])",
+    rf"(?:{_DASH}[A-Za-z0-9]{{1,6}})*{_DOCKET_TAIL}(?![\w/])",
     re.IGNORECASE,
 )
-_ONE_NUM = re.compile(_DOCKET_NUM_LOOSE, re.IGNORECASE)
+#: numbers written "<kind> No. 1234 of 2019" / "W.P.(C) 5678/2020" (Commonwealth and Indian courts)
+OF_YEAR_DOCKET_RE = re.compile(
+    r"(?<![\w.])(?:(?:Civil|Criminal|Writ|Special\s+Leave|Transfer|Review|Contempt|Original|Regular|First|Second)"
+    r"\s+(?:Appeal|Petition|Suit|Application|Case)s?(?:\s*\((?:C|Crl|Civil|Criminal)\.?\))?"
+    r"|(?:W\.\s?P|S\.\s?L\.\s?P|C\.\s?A|Crl\.\s?A|O\.\s?S|R\.\s?F\.\s?A)\.?\s?(?:\((?:C|Crl|Civil|Criminal)\.?\))?)"
+    r"\s*(?:Nos?\.|Number)?\s*(?P<num>\d{1,7}(?:\s*(?:of|/)\s*(?:19|20)\d\d))(?![\w/])",
+    re.IGNORECASE,
+)
+_ONE_NUM = re.compile(_DOCKET_NUM_LOOSE + _DOCKET_TAIL, re.IGNORECASE)
 _DASHES = re.compile(_DASH)
 
 
@@ -185,6 +202,12 @@ def docket_spans(text: str) -> list[Span]:
             )
             first = False
         taken.append((m.start(), m.end()))
+    for m in OF_YEAR_DOCKET_RE.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        out.append(Span("DOCKET", m.start(), m.end(), 1.0, "docket", "rules",
+                        normalize_docket(" ".join(m.group(0).split()))))
+        taken.append((m.start(), m.end()))
     for m in FEDERAL_DOCKET_RE.finditer(text):
         if any(s <= m.start() < e for s, e in taken):
             continue
@@ -206,12 +229,81 @@ STATUTE_RE = re.compile(
 )
 
 
+_LAW_WORD = r"(?:[A-Z][A-Za-z'\-]*(?![.\w])|(?:[A-Z]\.){1,3}|U\.S\.|of|and|the|for|on|&)"
+#: a statute, code or constitution by its name: "the Clean Water Act", "Texas Insurance Code",
+#: "Securities Exchange Act of 1934", "Federal Rules of Civil Procedure", "United States Constitution"
+NAMED_LAW_RE = re.compile(
+    rf"(?<![\w.])(?:[A-Z][A-Za-z'\-]*[ \t]+)(?:{_LAW_WORD}[ \t]+){{0,8}}?"
+    r"(?:Act|Code(?:[ \t]+of[ \t]+[A-Z][A-Za-z.]*(?:[ \t]+[A-Z][A-Za-z.]*){0,3})?|Constitution|Compact|Treaty|Statutes|Regulations|Ordinance|Charter"
+    r"|Rules[ \t]+of[ \t]+(?:Civil|Criminal|Appellate|Bankruptcy)[ \t]+Procedure|Rules[ \t]+of[ \t]+Evidence)"
+    r"(?:[ \t]+of[ \t]+(?:1[6-9]|20)\d\d)?(?![\w-])"
+    r"|(?<![\w.])(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth|Eleventh|Twelfth|Thirteenth|"
+    r"Fourteenth|Fifteenth|Sixteenth|Seventeenth|Eighteenth|Nineteenth|Twentieth|Twenty-\w+|\d{1,2}(?:st|nd|rd|th))"
+    r"[ \t]+Amendment(?![\w-])",
+)
+#: words that open a sentence or a reference rather than a law's name ("This Act", "Such Code")
+_LAW_STOP = re.compile(r"^(?:The|This|That|These|Those|Such|Said|Each|Any|Our|Its|Their|An?|In|Under|By|Of|And|Or|See|Cf\.|"
+                       r"Also|Pursuant|Section|Sections|Article|Chapter|Title|One|Once|While|When|Whenever|Because|"
+                       r"Although|Though|Since|If|Unless|Whether|After|Before|During|Until|Upon|Both|Either|Neither|"
+                       r"Every|All|Some|No|Not|Only|Even|Thus|Therefore|However|Here|There|Where|How|What|Which|Who|"
+                       r"It|He|She|They|We|You|I|As|At|For|From|On|To|With|Without|Into|Than|Then|So|But|Nor|Yet|"
+                       r"Applicable|Other|Relevant|Certain|Existing|Current|Prior|New|Same|Following|Above|Foregoing|"
+                       r"Governing|Federal|State|Local|Said|Such|Any|Its|His|Her|"
+                       r"[A-Z]\.|[IVX]+\.)[ \t]+")
+#: state code citations eyecite leaves unparsed: "Okla. Stat. tit. 82, § 1086.2", "Fla. Stat. § 57.105"
+STATE_CODE_RE = re.compile(
+    r"(?<![\w.])(?:[A-Z][a-z]{1,6}\.[ \t]?){1,3}(?:Rev\.[ \t]?|Gen\.[ \t]?|Comp\.[ \t]?|Ann\.[ \t]?)?"
+    r"(?:Stat|Code|Laws)\.?(?:[ \t]?Ann\.)?,?[ \t]?(?:[Tt]it\.[ \t]?\d+[A-Z]?,?[ \t]?)?§§?[ \t]?\d[\w.:\-]*"
+    r"(?:\([A-Za-z0-9]{1,4}\))*"
+    r"|(?<![\w.])Fed\.[ \t]?R\.[ \t]?(?:Civ|Crim|App|Evid|Bankr)\.[ \t]?(?:P\.[ \t]?)?\d+(?:\.\d+)?(?:\([A-Za-z0-9]{1,4}\))*"
+)
+
+
 def statute_spans(text: str) -> list[Span]:
-    """LAW mentions of the forms in STATUTE_RE (normalized = the match on one line)."""
-    return [
+    """LAW mentions: the forms of STATUTE_RE, STATE_CODE_RE and NAMED_LAW_RE (normalized = the match
+    on one line, without a leading article)."""
+    out = [
         Span("LAW", m.start(), m.end(), 1.0, "statute", "rules", " ".join(m.group(0).split()))
-        for m in STATUTE_RE.finditer(text)
+        for regex in (STATUTE_RE, STATE_CODE_RE)
+        for m in regex.finditer(text)
     ]
+    for m in NAMED_LAW_RE.finditer(text):
+        start, value = m.start(), m.group(0)
+        if "\n" in value:
+            continue
+        stop = _LAW_STOP.match(value)
+        while stop:
+            start += stop.end()
+            value = value[stop.end():]
+            stop = _LAW_STOP.match(value)
+        if len(value.split()) < 2 and not value.endswith("Amendment"):
+            continue  # "Act", "Code" alone: a reference, not a name
+        if re.search(r"\b(?:of|and|the|for|on)[ \t]+(?:Act|Code|Compact|Treaty|Constitution)$", value):
+            continue  # "Consent of the Compact": a phrase about a law, not its name
+        out.append(Span("LAW", start, m.end(), 1.0, "named_law", "rules", " ".join(value.split())))
+    return out
+
+
+# -------------------------------------------------------------------------------------------- MONEY
+
+_SCALE_WORDS = r"(?:thousand|million|billion|trillion|mm|bn|[MB])"
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+#: an amount with its currency: "$3.5 million", "US$ 1,000", "€200", "USD 5,000", "5,000 dollars",
+#: "Ten Thousand Dollars ($10,000.00)"
+MONEY_RE = re.compile(
+    rf"(?:(?:US|U\.S\.|C|A|NZ|HK)?[$€£¥₹][ \t]?(?:{_NUM})(?:[ \t]?{_SCALE_WORDS}\b)?"
+    rf"|\b(?:USD|EUR|GBP|CAD|AUD|CHF|JPY|INR|Rs\.?)[ \t]?(?:{_NUM})(?:[ \t]?{_SCALE_WORDS}\b)?"
+    rf"|\b(?:{_NUM})(?:[ \t]?(?:thousand|million|billion|trillion))?[ \t]+(?:U\.S\.[ \t]|US[ \t])?"
+    r"(?:dollars|euros|pounds[ \t]sterling|cents|rupees)\b"
+    r"|(?<![\w-])(?:(?:[A-Z][a-z]+|[A-Z]+)(?:[ \t-]+|[ \t]+and[ \t]+)){1,8}(?:Dollars|DOLLARS)"
+    rf"(?:[ \t]*\((?:US|U\.S\.)?\$[ \t]?(?:{_NUM})\))?)",
+)
+
+
+def money_spans(text: str) -> list[Span]:
+    """MONEY mentions with their currency sign or word (normalized = the match on one line)."""
+    return [Span("MONEY", m.start(), m.end(), 1.0, "money", "rules", " ".join(m.group(0).split()))
+            for m in MONEY_RE.finditer(text)]
 
 
 # ----------------------------------------------------------------------- ORG with a corporate suffix
@@ -224,7 +316,8 @@ _ORG_SUFFIX = (
 #: two to eight capitalised words (allowing "of", "and", "&", "the" inside) ending in a corporate suffix,
 #: e.g. "ENTERPRISE TRANSPORTATION COMPANY", "I-ON INTERACTIVE, INC.", "Stallings Capital Group Consultants, Ltd."
 ORG_SUFFIX_RE = re.compile(
-    rf"(?<![\w-])(?-i:[A-Z])[\w&'\-]*(?:[ \t]+{_ORG_WORD}){{0,6}},?[ \t]+(?=[A-Z])(?i:{_ORG_SUFFIX})(?![\w])"
+    rf"(?<![\w-])(?-i:[A-Z])[\w&'\-]*(?:(?:[ \t]|\n(?=[A-Z]))(?:{_ORG_WORD})){{0,6}},?(?:[ \t]|\n)(?=[A-Z])"
+    rf"(?i:{_ORG_SUFFIX})(?![\w])"
 )
 _ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their|By|And|Between|Of|To|In|For|With)\s", re.I)
 
@@ -244,14 +337,15 @@ def org_suffix_spans(text: str) -> list[Span]:
             start += stop.end()
             value = value[stop.end():]
             stop = _ORG_STOP_START.match(value)
-        if len(value.split()) < 2 or "\n" in value:
+        if len(value.split()) < 2 or value.count("\n") > 1:
             continue
         out.append(Span("ORG", start, m.end(), 1.0, "ORG", "rules"))
     return out
 
 
 def rule_spans(text: str) -> list[Span]:
-    """COURT, DOCKET, statute LAW and corporate-suffix ORG spans of ``text``, in text order."""
-    spans = court_spans(text) + docket_spans(text) + statute_spans(text) + org_suffix_spans(text)
+    """COURT, DOCKET, statute LAW, MONEY and corporate-suffix ORG spans of ``text``, in text order
+    (they may overlap one another: lexprep.ner.merge picks one per span)."""
+    spans = court_spans(text) + docket_spans(text) + statute_spans(text) + money_spans(text) + org_suffix_spans(text)
     spans.sort(key=lambda s: (s.start, s.end, s.label))
     return spans

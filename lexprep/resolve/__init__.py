@@ -1,29 +1,34 @@
 """Entity resolution: a matter's mentions -> canonical entities, with an audit of every merge.
 
-``resolve(mentions, settings, matter) -> Resolution``. Per label:
+``resolve(mentions, settings, matter) -> Resolution``. Merging across documents needs evidence:
 
-1. **Exact**: mentions with the same normalised key (lexprep.resolve.keys) form a group. CASE and
-   LAW mentions with a normalised citation are keyed by it (method ``citation``).
-2. **Fuzzy** (labels in ``settings.fuzzy_labels``): groups are taken in a fixed order (most mentions
-   first, then key) and each joins the best existing cluster in its block whose representative key
-   scores ``rapidfuzz.fuzz.token_sort_ratio >= settings.fuzzy_threshold`` — comparing with cluster
-   representatives, not with every member, so chains ("A"~"B"~"C") cannot drag dissimilar names
-   together. Blocking: the first two characters of the key's sorted tokens (what token_sort_ratio
-   compares), so the work is near-linear. A guard refuses a fuzzy merge when the two keys differ in
-   a number or in a distinguishing word (ordinals, compass directions, Jr/Sr/II/III: "Eastern
-   District of New York" is not "Western District of New York"), or, for PERSON, in the first
-   initial.
-3. **Surname** (PERSON): a one-word name ("Herrmann", "Mr. Herrmann") joins the one multi-word
-   PERSON whose last word it is, only when exactly one such entity exists in the matter.
-4. **Acronym** (ORG): an all-capitals one-word ORG ("OWRB") joins the one multi-word ORG whose
-   initials it is ("Oklahoma Water Resources Board"; of/the/and/for ignored), only when unique.
+1. **In-document links** (made by lexprep.ner.document and lexprep.ner.citations): a defined term,
+   a role word, a surname, a short name, an acronym, "Id.", "supra" or a short cite joins the
+   entity of the mention it stands for in its own document (method = the link's method, evidence =
+   the definition or the full name). A bare "Distributor" or "Miller" therefore never meets the
+   "Distributor" or "Miller" of another document except through the full names they stand for.
+2. **Exact**: unlinked mentions with the same (label, normalised key) form one entity across the
+   matter (lexprep.resolve.keys); CASE and LAW mentions are keyed by their citation (method
+   ``citation``). Mentions of *document scope* (a surname known only with an honorific, a bare
+   "Supreme Court" with no full court name in its document) are keyed within their document only.
+3. **Parallel citations**: CASE entities whose citations were cited together as parallel citations
+   of one case are one entity (method ``parallel``), across documents.
+4. **Fuzzy** (labels in ``settings.fuzzy_labels``, matter-scope names of two or more words): groups
+   taken in a fixed order (most mentions first) join the best cluster in their block whose
+   representative scores ``rapidfuzz.fuzz.token_sort_ratio >= settings.fuzzy_threshold``, compared
+   with representatives only (no chains); refused when the keys differ in a number, a distinguishing
+   word (ordinals, directions, Jr/Sr/II) or, for PERSON, the first initial. Blocking by the first two
+   characters of the sorted tokens keeps it near-linear.
 
-Canonical name: the most frequent surface form (whitespace collapsed) among the entity's full forms
-(not surname/acronym aliases; for CASE, forms with a case name "X v. Y" first and never "Id."/
-"supra" unless there is nothing else); ties: the longest, then the smallest string. Entity id =
-``stable_id(matter, label, key of the canonical form)``, so a re-run gives the same ids.
+There is no surname or acronym merge across documents: those are in-document links (step 1).
 
-Output is sorted and independent of input order. About 1 s for 200,000 mentions (tests measure it).
+Canonical name: CASE: "Case Name, volume reporter page (court year)" without pin cite, from the
+best-described mention; others: the most frequent full surface form, preferring forms not in
+capitals, and a name only seen in capitals title-cased ("TARRANT REGIONAL WATER DISTRICT" ->
+"Tarrant Regional Water District"). Entity id = ``stable_id(matter, label, key)`` (plus the document
+for a document-scoped entity), so a re-run gives the same ids.
+
+Output is sorted and independent of input order.
 """
 
 from __future__ import annotations
@@ -33,9 +38,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from lexprep.models import Entity, MergeRecord, stable_id
-from lexprep.resolve.keys import mention_key
+from lexprep.resolve.keys import citation_key, mention_key
 
-__all__ = ["MentionRef", "Resolution", "resolve", "mention_key"]
+__all__ = ["MentionRef", "Resolution", "resolve", "mention_key", "canonical_case_name", "display_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +51,23 @@ class MentionRef:
         id: the mention's id (unique in the call).
         label: a Label value.
         text: the surface text.
-        normalized: the extractor's canonical form (eyecite's citation, a docket number) or None.
+        normalized: the extractor's canonical form (a citation without pin cite, a docket number) or None.
+        document_id: the mention's document ("" when unknown: then everything is one document).
+        link_id: the id of the mention (same document) this one stands for, or None.
+        link_method: how that link was made.
+        scope: ``matter`` or ``document``.
+        attrs: the mention's extra facts (CASE ``case_name``, ``parenthetical``, ``parallel``; ``evidence``).
     """
 
     id: str
     label: str
     text: str
     normalized: str | None = None
+    document_id: str = ""
+    link_id: str | None = None
+    link_method: str | None = None
+    scope: str | None = None
+    attrs: dict | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +91,8 @@ class _Group:
     mention_ids: list[str] = field(default_factory=list)
     surfaces: Counter = field(default_factory=Counter)
     cited: bool = False  # keyed by a normalised citation
+    document_id: str | None = None  # a document-scoped group
+    refs: list = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -144,81 +161,90 @@ def _fuzzy_clusters(label: str, groups: list[_Group], threshold: float) -> list[
     return clusters
 
 
-def _merge_unique(
-    clusters: list[_Cluster], method: str, candidate_of, index_of
-) -> list[_Cluster]:
-    """Merge each cluster for which ``candidate_of`` gives a probe into the unique cluster indexed
-    under that probe by ``index_of`` (a cluster -> probes function). Ambiguous probes stay apart."""
-    index: dict[str, list[int]] = defaultdict(list)
-    for i, c in enumerate(clusters):
-        for probe in index_of(c):
-            if i not in index[probe]:
-                index[probe].append(i)
-    absorbed: set[int] = set()
-    for i, c in enumerate(clusters):
-        probe = candidate_of(c)
-        if probe is None:
-            continue
-        targets = [j for j in index.get(probe, []) if j != i]
-        if len(targets) == 1 and targets[0] not in absorbed:
-            target = clusters[targets[0]]
-            target.members.extend((g, method, 100.0) for g, _m, _s in c.members)
-            absorbed.add(i)
-    return [c for i, c in enumerate(clusters) if i not in absorbed]
 
 
-def _surname_probe(c: _Cluster) -> str | None:
-    if all(" " not in g.key for g, _m, _s in c.members):
-        return c.primary.key
-    return None
+_SMALL_WORDS = frozenset({"of", "the", "and", "for", "in", "on", "at", "to", "a", "an", "de", "la", "del", "von", "van"})
+_KEEP_CAPS = re.compile(r"^(?:[A-Z]\.)+$|^(?:LLC|LLP|LP|PLC|USA|US|UK|NA|II|III|IV|[B-DF-HJ-NP-TV-Z]{2,4})$")
 
 
-def _surname_index(c: _Cluster) -> list[str]:
-    return sorted({g.key.split()[-1] for g, m, _s in c.members if " " in g.key and m != "surname"})
+def display_name(surface: str) -> str:
+    """A name as people write it: whitespace collapsed; a name in capitals title-cased, keeping
+    acronyms and initials ("CALVARY CHAPEL OF BANGOR" -> "Calvary Chapel of Bangor")."""
+    s = " ".join(surface.split())
+    letters = [c for c in s if c.isalpha()]
+    if len(letters) < 4 or not all(c.isupper() for c in letters):
+        return s
+    words = []
+    for i, w in enumerate(s.split(" ")):
+        core = w.strip(",.;:()\"'")
+        if _KEEP_CAPS.match(core) or _KEEP_CAPS.match(w.strip(",;:()\"'")):
+            words.append(w)
+        elif i > 0 and core.casefold() in _SMALL_WORDS:
+            words.append(w.lower())
+        else:
+            words.append("-".join(p[:1].upper() + p[1:].lower() for p in w.split("-")))
+    return " ".join(words)
 
 
-def _acronym_probe(c: _Cluster) -> str | None:
-    key = c.primary.key
-    if " " in key or not 2 <= len(key) <= 8 or any(" " in g.key for g, _m, _s in c.members):
-        return None
-    if any(s.replace(".", "").replace("&", "").isupper() for s in c.primary.surfaces):
-        return key
-    return None
+def canonical_case_name(citation: str, attrs: dict | None) -> str:
+    """"Case Name, citation (court year)" from a CASE mention's attributes; the citation alone when
+    there is no case name."""
+    attrs = attrs or {}
+    name = attrs.get("case_name")
+    paren = attrs.get("parenthetical")
+    out = f"{display_name(name)}, {citation}" if name else citation
+    return f"{out} {paren}" if paren else out
 
 
-def _acronym_index(c: _Cluster) -> list[str]:
-    out = set()
-    for g, m, _s in c.members:
-        words = [w for w in g.key.split() if w not in _ACRONYM_STOP]
-        if len(words) >= 2 and m != "acronym":
-            out.add("".join(w[0] for w in words))
-    return sorted(out)
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _canonical(label: str, cluster: _Cluster) -> tuple[str, str]:
-    """(canonical surface form, key of its group)."""
-    if len(cluster.members) == 1 and len(cluster.primary.surfaces) == 1:  # the common case
-        return next(iter(cluster.primary.surfaces)), cluster.primary.key
-    full = [(g, m) for g, m, _s in cluster.members if m not in ("surname", "acronym")] or [
+    """(canonical name, key of its group)."""
+    full = [(g, m) for g, m, _s in cluster.members if m in ("exact", "citation", "fuzzy", "parallel")] or [
         (g, m) for g, m, _s in cluster.members
     ]
+    if label == "CASE":
+        best = None
+        for g, _m in full:
+            if g.document_id is not None and len(full) > 1:
+                continue
+            for r in g.refs:
+                a = r.attrs or {}
+                rank = (bool(a.get("case_name")), bool(a.get("parenthetical")), g.count, -len(g.key))
+                if best is None or rank > best[0]:
+                    best = (rank, g.key, a)
+        if best is not None:
+            return canonical_case_name(best[1], best[2]), best[1]
     counts: Counter = Counter()
     key_of: dict[str, tuple[int, str]] = {}
     for g, _m in full:
         for surface, n in g.surfaces.items():
             counts[surface] += n
-            best = key_of.get(surface)
-            if best is None or (-g.count, g.key) < best:
+            cur = key_of.get(surface)
+            if cur is None or (-g.count, g.key) < cur:
                 key_of[surface] = (-g.count, g.key)
-    candidates = list(counts)
-    if label == "CASE":
-        named = [s for s in candidates if _CASE_NAME.search(s) and not _SHORT_FORM.search(s)]
-        plain = [s for s in candidates if not _SHORT_FORM.search(s)]
-        candidates = named or plain or candidates
-    elif label == "LAW":
-        candidates = [s for s in candidates if not _SHORT_FORM.search(s)] or candidates
-    name = min(candidates, key=lambda s: (-counts[s], -len(s), s))
-    return name, key_of[name][1]
+    def caps(s: str) -> bool:
+        letters = [c for c in s if c.isalpha()]
+        return len(letters) >= 4 and all(c.isupper() for c in letters)
+    name = min(counts, key=lambda s: (caps(s), -counts[s], -len(s), s))
+    return (display_name(name) if label in ("PERSON", "ORG", "GPE", "COURT", "OTHER") else name), key_of[name][1]
 
 
 def resolve(mentions: list[MentionRef], settings, matter: str) -> Resolution:
@@ -230,24 +256,42 @@ def resolve(mentions: list[MentionRef], settings, matter: str) -> Resolution:
         matter: the matter's name or id; part of every entity id.
 
     Returns:
-        Resolution (see the module docstring for the method). Deterministic: the same set of
-        mentions gives the same result in any order.
+        Resolution (see the module docstring). Deterministic: the same set of mentions gives the
+        same result in any order.
 
     Raises:
         ValueError: two mentions share an id.
     """
-    by_label: dict[str, dict[str, _Group]] = defaultdict(dict)
-    seen: set[str] = set()
+    by_id: dict[str, MentionRef] = {}
     for m in mentions:
-        if m.id in seen:
+        if m.id in by_id:
             raise ValueError(f"duplicate mention id {m.id!r}")
-        seen.add(m.id)
+        by_id[m.id] = m
+
+    def root_of(m: MentionRef) -> MentionRef:
+        seen = {m.id}
+        while m.link_id and m.link_id in by_id and m.link_id not in seen:
+            seen.add(m.link_id)
+            m = by_id[m.link_id]
+        return m
+
+    by_label: dict[str, dict[tuple[str | None, str], _Group]] = defaultdict(dict)
+    linked: list[tuple[MentionRef, MentionRef]] = []
+    for m in sorted(by_id.values(), key=lambda r: r.id):
+        if m.link_id and m.link_id in by_id:
+            root = root_of(m)
+            if root.id != m.id:
+                linked.append((m, root))
+                continue
+        scoped = m.scope == "document" or (m.link_id is not None)  # a dangling link stays in its document
+        doc = (m.document_id or "") if scoped else None
         key = mention_key(m.label, m.text, m.normalized)
         groups = by_label[m.label]
-        g = groups.get(key)
+        g = groups.get((doc, key))
         if g is None:
-            g = groups[key] = _Group(key)
+            g = groups[(doc, key)] = _Group(key, document_id=doc)
         g.mention_ids.append(m.id)
+        g.refs.append(m)
         g.surfaces[" ".join(m.text.split()) or m.text] += 1
         if m.normalized and m.label in ("CASE", "LAW"):
             g.cited = True
@@ -257,38 +301,96 @@ def resolve(mentions: list[MentionRef], settings, matter: str) -> Resolution:
     entities: list[Entity] = []
     assignments: dict[str, str] = {}
     merges: list[MergeRecord] = []
+    group_entity: dict[int, tuple[str, str, str]] = {}  # id(group) -> (entity id, label, name)
+    entity_records: dict[str, dict[tuple[str, str], tuple[float, str | None]]] = {}
+    entity_surfaces: dict[str, set[str]] = {}
+    entity_count: Counter = Counter()
+    entity_meta: dict[str, tuple[str, str, str | None]] = {}
     for label in sorted(by_label):
-        groups = sorted(by_label[label].values(), key=lambda g: (-g.count, g.key))
+        groups = sorted(by_label[label].values(), key=lambda g: (-g.count, g.document_id or "", g.key))
+        matter_groups = [g for g in groups if g.document_id is None]
+        doc_groups = [g for g in groups if g.document_id is not None]
         if label in fuzzy_labels:
-            clusters = _fuzzy_clusters(label, groups, threshold)
+            multi = [g for g in matter_groups if " " in g.key]
+            single = [g for g in matter_groups if " " not in g.key]
+            clusters = _fuzzy_clusters(label, multi, threshold) + [_Cluster(g, [(g, "exact", 100.0)]) for g in single]
         else:
-            clusters = [_Cluster(g, [(g, "exact", 100.0)]) for g in groups]
-        if label == "PERSON":
-            clusters = _merge_unique(clusters, "surname", _surname_probe, _surname_index)
-        elif label == "ORG":
-            clusters = _merge_unique(clusters, "acronym", _acronym_probe, _acronym_index)
+            clusters = [_Cluster(g, [(g, "exact", 100.0)]) for g in matter_groups]
+        if label == "CASE":  # parallel citations of one case are one entity
+            uf = _UnionFind()
+            index = {c.primary.key: i for i, c in enumerate(clusters)}
+            for i, c in enumerate(clusters):
+                for g, _m, _s in c.members:
+                    for r in g.refs:
+                        for par in (r.attrs or {}).get("parallel", []) or []:
+                            j = index.get(citation_key(par))
+                            if j is not None:
+                                uf.union(i, j)
+            joined: dict[int, _Cluster] = {}
+            for i, c in enumerate(clusters):
+                root = uf.find(i)
+                if root == i:
+                    joined[i] = c
+            for i, c in enumerate(clusters):
+                root = uf.find(i)
+                if root != i:
+                    joined[root].members.extend((g, "parallel", 100.0) for g, _m, _s in c.members)
+            clusters = [joined[i] for i in sorted(joined)]
+        clusters += [_Cluster(g, [(g, "exact", 100.0)]) for g in doc_groups]
 
         for cluster in clusters:
             name, canon_key = _canonical(label, cluster)
-            entity_id = stable_id(matter, label, canon_key)
+            doc = cluster.primary.document_id
+            entity_id = stable_id(matter, label, canon_key) if doc is None else stable_id(matter, label, doc, canon_key)
             surfaces: set[str] = set()
-            records: dict[tuple[str, str], float] = {}
-            count = 0
+            records: dict[tuple[str, str], tuple[float, str | None]] = {}
             for g, method, score in cluster.members:
-                count += len(g.mention_ids)
+                group_entity[id(g)] = (entity_id, label, name)
+                entity_count[entity_id] += len(g.mention_ids)
                 assignments.update(dict.fromkeys(g.mention_ids, entity_id))
                 if method == "exact" and g.cited:
                     method = "citation"
                 for surface in g.surfaces:
                     surfaces.add(surface)
                     if surface != name:
-                        records[(surface, method)] = max(records.get((surface, method), 0.0), score)
-            entities.append(Entity(entity_id, label, name, sorted(surfaces - {name}), count))
-            merges.extend(
-                MergeRecord(entity_id, label, alias, name, method, score)
-                for (alias, method), score in records.items()
-            )
+                        records[(surface, method)] = max(records.get((surface, method), (0.0, None)), (score, None))
+                if label == "CASE":
+                    for r in g.refs:
+                        for par in (r.attrs or {}).get("parallel", []) or []:
+                            surfaces.add(par)
+            entity_records[entity_id] = records
+            entity_surfaces[entity_id] = surfaces
+            entity_meta[entity_id] = (label, name, doc)
 
+    # in-document links join their root's entity
+    group_of_mention = {}
+    for label_groups in by_label.values():
+        for g in label_groups.values():
+            for mid in g.mention_ids:
+                group_of_mention[mid] = g
+    for m, root in linked:
+        g = group_of_mention.get(root.id)
+        if g is None:
+            continue
+        entity_id, _label, _name = group_entity[id(g)]
+        assignments[m.id] = entity_id
+        entity_count[entity_id] += 1
+        surface = " ".join(m.text.split()) or m.text
+        entity_surfaces[entity_id].add(surface)
+        evidence = (m.attrs or {}).get("evidence") or " ".join(root.text.split())
+        evidence = f"document {m.document_id}: {evidence}" if m.document_id else evidence
+        key = (surface, m.link_method or "link")
+        if key not in entity_records[entity_id]:
+            entity_records[entity_id][key] = (100.0, evidence)
+
+    for entity_id, (label, name, doc) in entity_meta.items():
+        entities.append(Entity(entity_id, label, name, sorted(entity_surfaces[entity_id] - {name}),
+                               entity_count[entity_id], doc))
+        merges.extend(
+            MergeRecord(entity_id, label, alias, name, method, score, evidence)
+            for (alias, method), (score, evidence) in entity_records[entity_id].items()
+            if alias != name
+        )
     entities.sort(key=lambda e: (e.label, e.name, e.id))
     merges.sort(key=lambda r: (r.label, r.entity_id, r.method, r.alias))
     return Resolution(entities, {k: assignments[k] for k in sorted(assignments)}, merges)

@@ -75,7 +75,7 @@ INSERT_BATCH = 5_000
 #: rows fetched per round trip when streaming an export
 EXPORT_YIELD_PER = 1_000
 
-EXPORT_FILES = ("documents.jsonl", "chunks.jsonl", "entities.jsonl", "relationships.jsonl")
+EXPORT_FILES = ("documents.jsonl", "chunks.jsonl", "mentions.jsonl", "entities.jsonl", "relationships.jsonl")
 
 #: tables whose rows a quality gate can quarantine (``quarantined`` column), by name
 QUARANTINE_TABLES = ("documents", "chunks", "mentions")
@@ -103,9 +103,9 @@ def chunk_id_for(document_id: str, chunk_index: int) -> str:
     return stable_id(document_id, chunk_index)
 
 
-def mention_id_for(chunk_id: str, start: int, end: int, label: str) -> str:
-    """A mention's id: ``stable_id(chunk_id, start, end, label)``."""
-    return stable_id(chunk_id, start, end, label)
+def mention_id_for(document_id: str, doc_start: int, doc_end: int) -> str:
+    """A mention's id: ``stable_id(document_id, doc_start, doc_end)`` (one mention per document span)."""
+    return stable_id(document_id, doc_start, doc_end)
 
 
 def relationship_id_for(matter_id: str, source_id: str, target_id: str, type_: str) -> str:
@@ -159,28 +159,6 @@ def _batches(rows: Sequence[dict[str, Any]], size: int = INSERT_BATCH) -> Iterat
     for i in range(0, len(rows), size):
         yield rows[i : i + size]
 
-
-#: temporary tables for set-based writes (created and dropped inside one write transaction)
-_TEMP = MetaData()
-_TMP_LINKS = Table(
-    "lexprep_tmp_links",
-    _TEMP,
-    Column("mention_id", String(32), primary_key=True),
-    Column("entity_id", String(32), nullable=False),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
-_TMP_ENTITIES = Table(
-    "lexprep_tmp_entities",
-    _TEMP,
-    Column("id", String(32), primary_key=True),
-    Column("label", String(32), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("aliases", JSON, nullable=False),
-    Column("mention_count", Integer, nullable=False),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
 
 #: namespace of the Postgres advisory locks taken per matter (high 32 bits of the key)
 _MATTER_LOCK_SPACE = 0x6C78  # "lx"
@@ -427,8 +405,8 @@ class Store:
         ``clean.segment_spans`` entry of the same index (None when there is none). JSON values
         (attempts, speakers, costs) are stored JSON-safe (non-JSON values as strings, NaN as null).
         Entity links of the document's mentions are gone until the matter is resolved again.
-        Mentions with the same id (same chunk, span and label from two extractors) are stored once
-        (the first wins).
+        Mentions with the same id (the same document span) are stored once (the first wins); a
+        mention's ``link`` span becomes ``link_id``, the id of the mention at that span.
 
         Raises:
             KeyError: no such document (register it first).
@@ -498,10 +476,14 @@ class Store:
             if cid is None:
                 raise ValueError(f"a mention refers to chunk_index {m.chunk_index}, which the document has no chunk for")
             label = _value(m.label)
-            mid = mention_id_for(cid, m.start, m.end, label)
+            mid = mention_id_for(document_id, m.doc_start, m.doc_end)
             if mid in mention_rows:
                 continue
             mention_rows[mid] = {
+                "link_id": mention_id_for(document_id, *m.link) if m.link else None,
+                "link_method": _text(m.link_method) if m.link else None,
+                "scope": m.scope if m.scope != "matter" else None,
+                "attrs": _json_safe(m.attrs) if m.attrs else None,
                 "id": mid,
                 "chunk_id": cid,
                 "document_id": document_id,
@@ -632,188 +614,31 @@ class Store:
         with self._read() as s:
             return [tuple(r) for r in s.execute(query.order_by(d.file_name, d.id))]  # type: ignore[misc]
 
-    # ------------------------------------------------------------------ entities and graph
+    # ------------------------------------------------------------------ entities and graph (lexprep.store.entities)
 
-    def list_mentions(self, matter_id: str) -> list[tuple[str, str, str, str | None]]:
-        """``(id, label, text, normalized)`` of every mention of the matter, in reading order
-        (by document, then position in the document)."""
-        m = t.mentions.c
-        with self._read() as s:
-            rows = s.execute(
-                select(m.id, m.label, m.text, m.normalized)
-                .where(m.matter_id == matter_id)
-                .order_by(m.document_id, m.doc_start, m.doc_end, m.id)
-            )
-            return [tuple(r) for r in rows]  # type: ignore[misc]
+    @property
+    def entities(self):
+        """The entity aggregate: mentions for resolution, entities, merge log, graph edges."""
+        from lexprep.store.entities import EntityRepository
 
-    def replace_entities(
-        self,
-        matter_id: str,
-        entities: list[Entity],
-        assignments: dict[str, str],
-        merges: list[MergeRecord],
-    ) -> None:
-        """Replace the matter's entities and merge log, and link mentions to entities.
+        return EntityRepository(self)
 
-        Afterwards the matter has exactly ``entities``, ``merges``, and mention links equal to
-        ``assignments`` (mention id -> entity id; every other mention of the matter unlinked). Mention
-        ids not in the store (or of another matter) are ignored. Merge rows get
-        ``id = stable_id(matter_id, entity_id, label, alias, method)`` and ``seq`` = list position.
+    def list_mentions(self, matter_id: str):
+        """See :meth:`lexprep.store.entities.EntityRepository.list_mentions`."""
+        return self.entities.list_mentions(matter_id)
 
-        Set-based, in one transaction (on Postgres also under the matter's advisory lock): the
-        assignments and entities are loaded into temporary tables (``COPY`` on Postgres, executemany
-        on SQLite); mentions whose link changes are unlinked with one UPDATE; entities no longer
-        present are deleted, kept ones updated and new ones inserted (so mentions that keep their
-        entity are never rewritten); the merge log is replaced; the new links are set with one
-        ``UPDATE ... FROM``. Re-running an unchanged resolution writes no mention row.
+    def replace_entities(self, matter_id: str, entities: list[Entity], assignments: dict[str, str],
+                         merges: list[MergeRecord]) -> None:
+        """See :meth:`lexprep.store.entities.EntityRepository.replace_entities`."""
+        self.entities.replace_entities(matter_id, entities, assignments, merges)
 
-        Raises:
-            ValueError: an assignment or merge names an entity not in ``entities``, or an entity id
-                belongs to another matter.
-        """
-        entity_rows: dict[str, dict[str, Any]] = {}
-        for e in entities:
-            entity_rows[e.id] = {
-                "id": e.id,
-                "matter_id": matter_id,
-                "label": _value(e.label),
-                "name": _text(e.name),
-                "aliases": _json_safe(list(e.aliases)),
-                "mention_count": e.mention_count,
-            }
-        unknown = {eid for eid in assignments.values() if eid not in entity_rows}
-        unknown |= {mr.entity_id for mr in merges if mr.entity_id not in entity_rows}
-        if unknown:
-            raise ValueError(f"{len(unknown)} entity ids are assigned or merged but not in the entity list")
-        merge_rows: dict[str, dict[str, Any]] = {}
-        for seq, mr in enumerate(merges):
-            label = _value(mr.label)
-            mid = stable_id(matter_id, mr.entity_id, label, mr.alias, mr.method)
-            merge_rows.setdefault(
-                mid,
-                {
-                    "id": mid,
-                    "matter_id": matter_id,
-                    "entity_id": mr.entity_id,
-                    "seq": seq,
-                    "label": label,
-                    "alias": _text(mr.alias),
-                    "canonical": _text(mr.canonical),
-                    "method": mr.method,
-                    "score": _float(mr.score) or 0.0,
-                },
-            )
-        links = [{"mention_id": mention_id, "entity_id": entity_id} for mention_id, entity_id in assignments.items()]
-        new_entities = [{k: v for k, v in row.items() if k != "matter_id"} for row in entity_rows.values()]
-        m, e, lk, ne = t.mentions.c, t.entities.c, _TMP_LINKS.c, _TMP_ENTITIES.c
-        with self._write() as s:
-            self._lock_matter(s, matter_id)
-            conn = s.connection()
-            for tmp in (_TMP_LINKS, _TMP_ENTITIES):
-                if self.is_sqlite:  # left over by a connection that died mid-transaction
-                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{tmp.name}")
-                tmp.create(conn)
-            self._insert_many(s, _TMP_LINKS, links)
-            self._insert_many(s, _TMP_ENTITIES, new_entities)
-            if not self.is_sqlite:  # temporary tables are never auto-analysed: give the planner row counts
-                conn.exec_driver_sql(f"ANALYZE {_TMP_LINKS.name}, {_TMP_ENTITIES.name}")
-            foreign = s.execute(
-                select(func.count()).select_from(_TMP_ENTITIES.join(t.entities, e.id == ne.id))
-                .where(e.matter_id != matter_id)
-            ).scalar_one()
-            if foreign:
-                raise ValueError(f"{foreign} entity ids already belong to another matter")
-            # 1. unlink mentions whose entity changes or goes (before their entity can be deleted)
-            s.execute(
-                update(t.mentions)
-                .where(
-                    m.matter_id == matter_id,
-                    m.entity_id.is_not(None),
-                    ~exists().where(lk.mention_id == m.id, lk.entity_id == m.entity_id),
-                )
-                .values(entity_id=None)
-            )
-            # 2. the merge log and the entities: delete what went, update what stayed, insert what is new
-            s.execute(delete(t.entity_merges).where(t.entity_merges.c.matter_id == matter_id))
-            s.execute(delete(t.entities).where(e.matter_id == matter_id, ~exists().where(ne.id == e.id)))
-            s.execute(
-                update(t.entities)
-                .where(e.id == ne.id, e.matter_id == matter_id)
-                .values(label=ne.label, name=ne.name, aliases=ne.aliases, mention_count=ne.mention_count)
-            )
-            s.execute(
-                insert(t.entities).from_select(
-                    ["id", "matter_id", "label", "name", "aliases", "mention_count"],
-                    select(ne.id, literal(matter_id, t.entities.c.matter_id.type), ne.label, ne.name, ne.aliases,
-                           ne.mention_count).where(~exists().where(e.id == ne.id)),
-                )
-            )
-            self._insert_many(s, t.entity_merges, list(merge_rows.values()))
-            # 3. link: one UPDATE ... FROM, touching only mentions whose entity differs
-            s.execute(
-                update(t.mentions)
-                .where(m.id == lk.mention_id, m.matter_id == matter_id, m.entity_id.is_distinct_from(lk.entity_id))
-                .values(entity_id=lk.entity_id)
-            )
-            for tmp in (_TMP_LINKS, _TMP_ENTITIES):
-                tmp.drop(conn)
-        log.debug("matter %s: %d entities, %d merges, %d mention links", matter_id, len(entity_rows),
-                  len(merge_rows), len(links))
-
-    def graph_inputs(
-        self, matter_id: str
-    ) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]], list[tuple[str, str]], dict[str, str]]:
-        """What the graph builder needs, as plain tuples.
-
-        Returns:
-            ``(docs, chunks, mention_links, entity_labels)``: docs ``(id, parent_id)``; chunks
-            ``(id, document_id)`` in document and chunk order; mention_links ``(chunk_id,
-            entity_id)``, one per linked mention (not distinct, so a caller can count them), by
-            chunk; entity_labels ``{entity_id: label}``.
-        """
-        d, c, m, e = t.documents.c, t.chunks.c, t.mentions.c, t.entities.c
-        with self._read() as s:
-            docs = [tuple(r) for r in s.execute(select(d.id, d.parent_id).where(d.matter_id == matter_id).order_by(d.id))]
-            chunks = [
-                tuple(r)
-                for r in s.execute(
-                    select(c.id, c.document_id).where(c.matter_id == matter_id).order_by(c.document_id, c.chunk_index)
-                )
-            ]
-            links = [
-                tuple(r)
-                for r in s.execute(
-                    select(m.chunk_id, m.entity_id)
-                    .where(m.matter_id == matter_id, m.entity_id.is_not(None))
-                    .order_by(m.chunk_id, m.entity_id)
-                )
-            ]
-            labels = dict(s.execute(select(e.id, e.label).where(e.matter_id == matter_id)).tuples().all())
-        return docs, chunks, links, labels  # type: ignore[return-value]
+    def graph_inputs(self, matter_id: str):
+        """See :meth:`lexprep.store.entities.EntityRepository.graph_inputs`."""
+        return self.entities.graph_inputs(matter_id)
 
     def replace_relationships(self, matter_id: str, relationships: list[Relationship]) -> None:
-        """Replace the matter's graph edges (one transaction).
-
-        ``id = stable_id(matter_id, source_id, target_id, type)``; when two edges share it, the last wins.
-        """
-        rows: dict[str, dict[str, Any]] = {}
-        for r in relationships:
-            rid = relationship_id_for(matter_id, r.source_id, r.target_id, _value(r.type))
-            rows[rid] = {
-                "id": rid,
-                "matter_id": matter_id,
-                "source_kind": r.source_kind,
-                "source_id": r.source_id,
-                "target_kind": r.target_kind,
-                "target_id": r.target_id,
-                "type": _value(r.type),
-                "weight": _float(r.weight) if _float(r.weight) is not None else 1.0,
-                "evidence_chunk_id": r.evidence_chunk_id,
-            }
-        with self._write() as s:
-            self._lock_matter(s, matter_id)
-            s.execute(delete(t.relationships).where(t.relationships.c.matter_id == matter_id))
-            self._insert_many(s, t.relationships, list(rows.values()))
+        """See :meth:`lexprep.store.entities.EntityRepository.replace_relationships`."""
+        self.entities.replace_relationships(matter_id, relationships)
 
     # ------------------------------------------------------------------ runs
 
@@ -1003,13 +828,20 @@ class Store:
           char_start, char_end}] (a recording's transcript, else [])
         - ``chunks.jsonl``: id, document_id, chunk_index, text, char_start, char_end, page_start,
           page_end, token_count, start_s, end_s, speakers (null unless a recording's),
-          mentions: [{id, label, text, start, end, entity_id}]
-        - ``entities.jsonl``: id, label, name, aliases, mention_count
+          mentions: [{id, label, text, start, end, entity_id}]: every mention whose span lies in the
+          chunk (a mention in the overlap of two chunks is listed by both, with the same id), offsets
+          relative to the chunk
+        - ``mentions.jsonl``: one row per mention (one per document span): id, document_id, label, text,
+          doc_start, doc_end, chunk_id (the first chunk holding it), entity_id, normalized, extractor,
+          source_label, score, link_id, link_method, scope, attrs
+        - ``entities.jsonl``: id, label, name, aliases, mention_count, document_id (set for an entity
+          resolved inside one document only)
         - ``relationships.jsonl``: id, source, source_kind, target, target_kind, type, weight,
           evidence_chunk (a chunk id or null)
 
         Returns:
-            ``{"documents.jsonl": n, "chunks.jsonl": n, "entities.jsonl": n, "relationships.jsonl": n}``.
+            ``{"documents.jsonl": n, "chunks.jsonl": n, "mentions.jsonl": n, "entities.jsonl": n,
+            "relationships.jsonl": n}``.
 
         Raises:
             KeyError: no such matter.
@@ -1023,6 +855,7 @@ class Store:
             for name, rows in (
                 ("documents.jsonl", self._export_documents(conn, matter_id)),
                 ("chunks.jsonl", self._export_chunks(conn, matter_id)),
+                ("mentions.jsonl", self._export_mentions(conn, matter_id)),
                 ("entities.jsonl", self._export_entities(conn, matter_id)),
                 ("relationships.jsonl", self._export_relationships(conn, matter_id)),
             ):
@@ -1096,40 +929,62 @@ class Store:
             ]
             yield row
 
+    def _doc_mentions(self, conn: Any, matter_id: str) -> Iterator[tuple[str, list[Any]]]:
+        """``(document_id, its exported mentions by doc_start)`` for every document with mentions."""
+        m, d = t.mentions.c, t.documents.c
+        rows = self._stream(
+            conn,
+            select(m.document_id, m.id, m.chunk_id, m.label, m.text, m.doc_start, m.doc_end, m.entity_id, m.normalized,
+                   m.extractor, m.source_label, m.score, m.link_id, m.link_method, m.scope, m.attrs)
+            .join(t.documents, m.document_id == d.id)
+            .where(m.matter_id == matter_id, m.quarantined.is_(False), d.quarantined.is_(False))
+            .order_by(m.document_id, m.doc_start, m.doc_end),
+        )
+        for doc_id, group in itertools.groupby(rows, key=lambda r: r.document_id):
+            yield doc_id, list(group)
+
     def _export_chunks(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
-        c, m, d = t.chunks.c, t.mentions.c, t.documents.c
-        # the same chunks in both queries (the mentions are paired with their chunk by _group_children)
-        exported = (c.matter_id == matter_id, c.quarantined.is_(False), d.quarantined.is_(False))
+        c, d = t.chunks.c, t.documents.c
         chunks = self._stream(
             conn,
             select(c.id, c.document_id, c.chunk_index, c.text, c.char_start, c.char_end, c.page_start, c.page_end,
                    c.token_count, c.start_s, c.end_s, c.speakers)
             .join(t.documents, c.document_id == d.id)
-            .where(*exported)
+            .where(c.matter_id == matter_id, c.quarantined.is_(False), d.quarantined.is_(False))
             .order_by(c.document_id, c.chunk_index),
         )
-        mentions = self._stream(
-            conn,
-            select(m.chunk_id, m.id, m.label, m.text, m.start, m.end, m.entity_id)
-            .join(t.chunks, m.chunk_id == c.id)
-            .join(t.documents, c.document_id == d.id)
-            .where(*exported, m.quarantined.is_(False))
-            .order_by(c.document_id, c.chunk_index, m.start, m.end, m.label),
-        )
-        for chunk, chunk_mentions in _group_children(chunks, lambda r: r.id, mentions, lambda r: r.chunk_id):
-            row = dict(chunk._mapping)
-            row["mentions"] = [
-                {"id": mn.id, "label": mn.label, "text": mn.text, "start": mn.start, "end": mn.end,
-                 "entity_id": mn.entity_id}
-                for mn in chunk_mentions
-            ]
-            yield row
+        per_doc = self._doc_mentions(conn, matter_id)
+        pending = next(per_doc, None)
+        for doc_id, doc_chunks in itertools.groupby(chunks, key=lambda r: r.document_id):
+            while pending is not None and pending[0] < doc_id:
+                pending = next(per_doc, None)
+            mentions = pending[1] if pending is not None and pending[0] == doc_id else []
+            for chunk in doc_chunks:
+                row = dict(chunk._mapping)
+                row["mentions"] = [
+                    {"id": mn.id, "label": mn.label, "text": mn.text, "start": mn.doc_start - chunk.char_start,
+                     "end": mn.doc_end - chunk.char_start, "entity_id": mn.entity_id}
+                    for mn in mentions
+                    if (chunk.char_start <= mn.doc_start and mn.doc_end <= chunk.char_end) or mn.chunk_id == chunk.id
+                ]
+                yield row
+
+    def _export_mentions(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
+        for _doc_id, mentions in self._doc_mentions(conn, matter_id):
+            for mn in mentions:
+                yield {
+                    "id": mn.id, "document_id": mn.document_id, "label": mn.label, "text": mn.text,
+                    "doc_start": mn.doc_start, "doc_end": mn.doc_end, "chunk_id": mn.chunk_id,
+                    "entity_id": mn.entity_id, "normalized": mn.normalized, "extractor": mn.extractor,
+                    "source_label": mn.source_label, "score": mn.score, "link_id": mn.link_id, "link_method": mn.link_method,
+                    "scope": mn.scope or "matter", "attrs": mn.attrs,
+                }
 
     def _export_entities(self, conn: Any, matter_id: str) -> Iterator[dict[str, Any]]:
         e = t.entities.c
         rows = self._stream(
             conn,
-            select(e.id, e.label, e.name, e.aliases, e.mention_count)
+            select(e.id, e.label, e.name, e.aliases, e.mention_count, e.document_id)
             .where(e.matter_id == matter_id)
             .order_by(e.label, e.name, e.id),
         )

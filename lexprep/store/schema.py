@@ -223,7 +223,9 @@ class ChunkRow(Base):
 
 
 class MentionRow(Base):
-    """A span of a chunk naming an entity: ``id = stable_id(chunk_id, start, end, label)``."""
+    """A span of a document naming an entity, one per span: ``id = stable_id(document_id, doc_start,
+    doc_end)``. ``chunk_id`` is the first chunk holding the whole span (``start``/``end`` relative to it);
+    every chunk holding the span lists it in the export."""
 
     __tablename__ = "mentions"
 
@@ -244,6 +246,14 @@ class MentionRow(Base):
     entity_id: Mapped[str | None] = mapped_column(ID, ForeignKey("entities.id", ondelete="SET NULL"), index=True)
     #: flagged by a quality gate (lexprep.quality): left out of the export
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the mention (same document) this one stands for: a defined term, role word, surname, "Id."
+    link_id: Mapped[str | None] = mapped_column(ID)
+    #: how the link was made (models.Mention.link_method)
+    link_method: Mapped[str | None] = mapped_column(String(32))
+    #: ``matter`` or ``document`` (resolved inside its document only); NULL means matter
+    scope: Mapped[str | None] = mapped_column(String(16))
+    #: extra facts (a case's name, parenthetical, pin cite, parallel citations; a definition's evidence)
+    attrs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     document: Mapped[Document] = relationship(back_populates="mentions")
     chunk: Mapped[ChunkRow] = relationship(back_populates="mentions")
@@ -261,6 +271,8 @@ class EntityRow(Base):
     name: Mapped[str] = mapped_column(Text)
     aliases: Mapped[list[str]] = mapped_column(JSON)
     mention_count: Mapped[int] = mapped_column(Integer)
+    #: set for an entity resolved inside one document only (models.Entity.document_id)
+    document_id: Mapped[str | None] = mapped_column(ID)
 
 
 class EntityMergeRow(Base):
@@ -281,6 +293,8 @@ class EntityMergeRow(Base):
     canonical: Mapped[str] = mapped_column(Text)
     method: Mapped[str] = mapped_column(String(32))
     score: Mapped[float] = mapped_column(Float)
+    #: why (models.MergeRecord.evidence)
+    evidence: Mapped[str | None] = mapped_column(Text)
 
 
 class RelationshipRow(Base):

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from lexprep.models import Chunk
-from lexprep.ner import extract_mentions
+from lexprep.ner import document_mentions, place_in_chunks
 from lexprep.ner.pool import MentionPool
 from lexprep.ner.spacy_ner import load_nlp, spacy_mentions, split_long
 from lexprep.settings import NerSettings
@@ -30,7 +30,7 @@ def _chunk(text, index=0, start=0):
 
 @pytest.fixture(scope="module")
 def mentions():
-    return extract_mentions([_chunk(TEXT, 0, 1000)], S0)
+    return document_mentions(TEXT, S0)
 
 
 def test_pipeline_is_ner_only():
@@ -56,20 +56,41 @@ def test_other_kept_with_source_label(mentions):
     assert ("Canadian", "NORP") in other
 
 
-def test_offsets(mentions):
+def test_offsets_and_one_mention_per_span(mentions):
+    spans = [(m.doc_start, m.doc_end) for m in mentions]
+    assert len(spans) == len(set(spans))
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # sorted, never overlapping
     for m in mentions:
-        assert TEXT[m.start : m.end] == m.text
-        assert m.doc_start == 1000 + m.start and m.doc_end == 1000 + m.end
+        assert TEXT[m.doc_start : m.doc_end] == m.text
+
+
+def test_windows_find_each_span_once_and_chunks_list_them():
+    text = " ".join([TEXT] * 12)  # about 5,000 characters: several windows with margins
+    settings = NerSettings(workers=0, window_chars=1000, window_margin_chars=200)
+    found = document_mentions(text, settings)
+    whole = document_mentions(text, NerSettings(workers=0, window_chars=100_000))
+    spans = [(m.doc_start, m.doc_end) for m in found]
+    assert len(spans) == len(set(spans))
+    # the same people, places and citations as reading the whole text at once
+    assert {(m.label, m.text) for m in found if m.label in ("CASE", "LAW", "COURT", "DOCKET", "MONEY")} == \
+        {(m.label, m.text) for m in whole if m.label in ("CASE", "LAW", "COURT", "DOCKET", "MONEY")}
+    chunks = [_chunk(text[i:i + 800], k, i) for k, i in enumerate(range(0, len(text), 700))]  # 100 chars overlap
+    placed = place_in_chunks(found, chunks)
+    assert len(placed) == len(found)
+    for m in placed:
+        c = chunks[m.chunk_index]
+        assert c.text[m.start:m.end] == m.text
 
 
 def test_case_beats_overlapping_spacy_span(mentions):
     case = next(m for m in mentions if m.label == "CASE")
     assert case.text == "Roe v. Wade, 410 U.S. 113 (1973)" and case.normalized == "410 U.S. 113"
+    assert case.attrs["case_name"] == "Roe v. Wade" and case.attrs["parenthetical"] == "(1973)"
     raw = spacy_mentions([TEXT], S0)[0]
     core = (TEXT.index("410 U.S."), TEXT.index("(1973)") + 6)
     overlapping = [s for s in raw if s[1] < core[1] and core[0] < s[2]]
     assert overlapping, "spaCy found nothing inside the citation; the precedence test needs such a span"
-    kept = {(m.start, m.end) for m in mentions if m.extractor == "spacy"}
+    kept = {(m.doc_start, m.doc_end) for m in mentions if m.extractor == "spacy"}
     assert not any((s[1], s[2]) in kept for s in overlapping)
 
 
@@ -83,26 +104,24 @@ def test_long_text_is_split_and_offsets_hold():
 
 
 def test_pool_matches_in_process():
-    chunks = [_chunk(TEXT, i, i * 2000) for i in range(9)] + [_chunk("Nothing here.", 9, 20000)]
-    expected = extract_mentions(chunks, S0)
-    with MentionPool(NerSettings(workers=2, batch_size=4)) as pool:
-        got = pool.extract(chunks)
-        assert got == expected
-        # several caller threads at once
+    texts = [(TEXT + " ") * 3, "Nothing here.", TEXT]
+    settings = NerSettings(workers=2, batch_size=2, window_chars=400, window_margin_chars=100)
+    expected = [document_mentions(t, settings.model_copy(update={"workers": 0})) for t in texts]
+    with MentionPool(settings) as pool:
+        assert [pool.extract(t) for t in texts] == expected
         results = [None] * 3
 
         def run(i):
-            results[i] = pool.extract(chunks[i:])
+            results[i] = pool.extract(texts[i])
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        for i in range(3):
-            assert results[i] == extract_mentions(chunks[i:], S0)
-    with MentionPool(S0) as pool:
-        assert pool.extract(chunks) == expected
+        assert results == expected
+    with MentionPool(settings.model_copy(update={"workers": 0})) as pool:
+        assert pool.extract(texts[0]) == expected[0]
 
 
 def test_pool_worker_crash_is_transient_and_pool_recovers():
@@ -111,11 +130,10 @@ def test_pool_worker_crash_is_transient_and_pool_recovers():
 
     from lexprep.errors import TransientError
 
-    chunks = [_chunk(TEXT, i, i * 2000) for i in range(4)]
     with MentionPool(NerSettings(workers=1)) as pool:
-        assert pool.extract(chunks)
+        assert pool.extract(TEXT)
         for pid in list(pool._executor._processes):  # noqa: SLF001 - simulate an OOM kill
             os.kill(pid, signal.SIGKILL)
         with pytest.raises(TransientError):
-            pool.extract(chunks)
-        assert pool.extract(chunks) == extract_mentions(chunks, S0)
+            pool.extract(TEXT)
+        assert pool.extract(TEXT) == document_mentions(TEXT, S0)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lexprep.ner.citations import MAYBE_CITATION, citation_spans, find_citations
+from lexprep.ner.citations import MAYBE_CITATION, clean_case_name, find_citations
 from lexprep.ner.merge import Span, merge_spans
 from lexprep.ner.pool import slices
-from lexprep.ner.rules import court_spans, docket_spans, rule_spans, statute_spans
+from lexprep.ner.rules import court_spans, docket_spans, money_spans, rule_spans, statute_spans
 
 pytestmark = pytest.mark.unit
 
@@ -73,7 +73,8 @@ def test_not_dockets(text):
 
 def test_statutes():
     text = "Section 10(b) of the Securities Exchange Act of 1934 and Rule 10b-5 apply."
-    assert _texts(text, statute_spans(text)) == ["Section 10(b) of the Securities Exchange Act of 1934", "Rule 10b-5"]
+    merged = merge_spans([], statute_spans(text))
+    assert _texts(text, merged) == ["Section 10(b) of the Securities Exchange Act of 1934", "Rule 10b-5"]
 
 
 def test_rule_spans_sorted():
@@ -101,45 +102,87 @@ def test_rules_beat_spacy_org_cardinal_date():
     assert [(s.label, s.start) for s in out] == [("COURT", 10), ("DOCKET", 50), ("DATE", 80)]
 
 
-def test_parties_nested_in_case_name_are_kept():
-    # "United States v. Detroit Timber & Lumber Co., 200 U. S. 321"
-    case = Span("CASE", 0, 59, extractor="eyecite", core_start=46)
+def test_words_inside_a_case_name_are_not_also_mentions():
+    # "United States v. Detroit Timber & Lumber Co., 200 U. S. 321": the CASE span holds the parties
+    case = Span("CASE", 0, 59, extractor="eyecite")
     spacy = [Span("GPE", 0, 13), Span("ORG", 17, 44), Span("OTHER", 46, 49, source_label="CARDINAL"),
-             Span("DATE", 40, 50)]
+             Span("DATE", 40, 50), Span("PERSON", 70, 80)]
     out = merge_spans(spacy, [case])
-    assert [(s.label, s.start) for s in out] == [("GPE", 0), ("CASE", 0), ("ORG", 17)]
+    assert [(s.label, s.start) for s in out] == [("CASE", 0), ("PERSON", 70)]
 
 
-def test_identical_duplicates_collapse_and_nothing_else_is_dropped():
+def test_one_mention_per_span_eyecite_before_rules_longer_first():
     a = Span("LAW", 0, 10, extractor="eyecite", source_label="FullLawCitation")
     b = Span("LAW", 0, 10, extractor="rules", source_label="statute")
     c = Span("LAW", 2, 12, extractor="rules", source_label="statute")
     other = Span("OTHER", 20, 25, source_label="NORP")
-    out = merge_spans([other, Span("OTHER", 20, 25, source_label="NORP")], [b, a, c])
-    assert out == [a, c, other]
+    out = merge_spans([other, Span("ORG", 21, 30)], [b, a, c])
+    assert out == [a, Span("ORG", 21, 30)]  # the longer statistical span wins an overlap between them
 
 
 # -------------------------------------------------------------------------------------- citations
 
 
-def test_case_citation_with_name_and_normalized():
+def test_case_citation_is_the_case_with_pin_cite_apart():
     text = "See Roe v. Wade, 410 U. S. 113, 115 (1973). Later: Id., at 120."
     cites = find_citations(text)
     full = cites[0]
     assert full.kind == "FullCaseCitation" and full.label == "CASE"
     assert text[full.start : full.end] == "Roe v. Wade, 410 U. S. 113, 115 (1973)"
-    assert text[full.core_start : full.core_end] == "410 U. S. 113"
     assert full.normalized == "410 U.S. 113"
+    assert full.attrs["case_name"] == "Roe v. Wade" and full.attrs["parenthetical"] == "(1973)"
+    assert full.attrs["pin_cite"] == "115"
     id_cite = cites[1]
-    assert id_cite.kind == "IdCitation" and id_cite.label == "CASE" and id_cite.normalized == "410 U.S. 113"
+    assert id_cite.kind == "IdCitation" and id_cite.label == "CASE" and id_cite.normalized is None
+    assert id_cite.link == (full.start, full.end) and id_cite.link_method == "id_cite"
 
 
-def test_full_span_does_not_run_into_the_next_citation():
-    text = "United States v. Detroit Timber & Lumber Co., 200 U. S. 321, 337. In Roe v. Wade, 410 U.S. 113, 115 (1973)."
-    first = find_citations(text)[0]
-    assert text[first.start : first.end] == "United States v. Detroit Timber & Lumber Co., 200 U. S. 321, 337"
-    spans = citation_spans(text)
-    assert spans[0].core_start == text.index("200")
+def test_citation_broken_over_a_line_is_found():
+    text = "In Smith v. Jones, 197\nU.S. 11, 14 (1905), the Court held."
+    cites = find_citations(text)
+    assert [c.normalized for c in cites] == ["197 U.S. 11"]
+    assert text[cites[0].start:cites[0].end] == "Smith v. Jones, 197\nU.S. 11, 14 (1905)"
+
+
+def test_parallel_citations_are_one_mention_of_one_case():
+    text = "See Roe v. Wade, 410 U.S. 113, 120, 93 S. Ct. 705, 35 L. Ed. 2d 147 (1973). Next sentence."
+    cites = find_citations(text)
+    assert len(cites) == 1
+    assert cites[0].normalized == "410 U.S. 113"
+    assert cites[0].attrs["parallel"] == ["93 S. Ct. 705", "35 L. Ed. 2d 147"]
+    assert text[cites[0].start:cites[0].end] == "Roe v. Wade, 410 U.S. 113, 120, 93 S. Ct. 705, 35 L. Ed. 2d 147 (1973)"
+
+
+def test_short_cite_and_supra_link_to_the_full_citation():
+    text = ("Nwaubani v. Grossman, 806 F.3d 677, 679 (1st Cir. 2015). Other words here. "
+            "Nwaubani, 806 F.3d at 680. More words. Anderson v. Liberty Lobby, Inc., 477 U.S. 242, 248 (1986). "
+            "Still more. Nwaubani, supra, at 681.")
+    cites = find_citations(text)
+    full = {c.normalized: c for c in cites if c.kind == "FullCaseCitation"}
+    short = next(c for c in cites if c.kind == "ShortCaseCitation")
+    assert short.link == (full["806 F.3d 677"].start, full["806 F.3d 677"].end) and short.link_method == "short_cite"
+    assert text[short.start:short.end] == "Nwaubani, 806 F.3d at 680"
+    supra = next(c for c in cites if c.kind == "SupraCitation")
+    assert supra.link == (full["806 F.3d 677"].start, full["806 F.3d 677"].end) and supra.link_method == "supra"
+
+
+def test_id_with_another_section_is_that_section_not_a_link():
+    text = "Jurisdiction lies under 28 U.S.C. § 1291. Id. § 1292(a)(1) also applies."
+    cites = find_citations(text)
+    assert [(c.label, c.normalized) for c in cites] == [("LAW", "28 U.S.C. § 1291"), ("LAW", "28 U.S.C. § 1292(a)(1)")]
+    assert cites[1].link is None
+
+
+def test_record_cite_is_not_a_case_and_contract_sections_are_not_law():
+    assert find_citations("The district court found so. 1 App. 24.") == []
+    text = "as provided in §5.05(a) of this Agreement"
+    assert [c.label for c in find_citations(text)] == ["LAW"]
+    assert find_citations(text, contract=True) == []
+
+
+def test_case_name_cleanup():
+    assert clean_case_name("Later, Smith", "Jones") == "Smith v. Jones"
+    assert clean_case_name("See Acme, Inc.", "Doe") == "Acme, Inc. v. Doe"
 
 
 def test_law_and_other_citations():
@@ -153,10 +196,32 @@ def test_law_and_other_citations():
     assert unknown.label == "LAW" and text[unknown.start : unknown.end] == "§5.05(b)(1)"
 
 
-def test_unresolved_id_is_other_not_dropped():
-    text = "As noted, id., at 5."
-    cites = find_citations(text)
-    assert [(c.kind, c.label, c.normalized) for c in cites] == [("IdCitation", "OTHER", None)]
+def test_unresolved_id_is_not_a_mention():
+    assert find_citations("As noted, id., at 5.") == []
+
+
+def test_money_keeps_its_currency():
+    text = "paid $3.5 million, then Ten Thousand Dollars ($10,000.00), 5,000 dollars and EUR 200."
+    assert [text[s.start:s.end] for s in money_spans(text)] == [
+        "$3.5 million", "Ten Thousand Dollars ($10,000.00)", "5,000 dollars", "EUR 200"]
+
+
+def test_named_laws_and_state_codes():
+    text = ("Okla. Stat., Tit. 82, § 1086.2 and the Texas Insurance Code and the First Amendment; "
+            "This Act applies. See Fed. R. Civ. P. 56(a).")
+    assert [text[s.start:s.end] for s in statute_spans(text)] == [
+        "Okla. Stat., Tit. 82, § 1086.2", "Fed. R. Civ. P. 56(a)", "Texas Insurance Code", "First Amendment"]
+
+
+def test_docket_with_a_bracketed_suffix_and_of_year_numbers():
+    text = "Case No. 1:19-cv-01234 (JPO) and Criminal Appeal No. 1234 of 2019"
+    assert [text[s.start:s.end] for s in docket_spans(text)] == [
+        "Case No. 1:19-cv-01234 (JPO)", "Criminal Appeal No. 1234 of 2019"]
+
+
+def test_court_named_with_its_seat():
+    text = "before the High Court of Judicature at Bombay on appeal"
+    assert [text[s.start:s.end] for s in court_spans(text)] == ["High Court of Judicature at Bombay"]
 
 
 def test_prefilter_skips_only_texts_without_citation_material():

@@ -91,36 +91,68 @@ def test_fuzzy_only_for_fuzzy_labels():
     assert len(res.entities) == 2
 
 
-def test_surname_merges_into_unique_full_name():
-    res = resolve(_refs(("PERSON", "Rudolf John Herrmann"), ("PERSON", "Herrmann"), ("PERSON", "Mr. Herrmann"),
+def _m(id_, label, text, doc, normalized=None, link=None, method=None, scope=None, attrs=None):
+    return MentionRef(id_, label, text, normalized, doc, link, method, scope, attrs)
+
+
+def test_in_document_links_join_their_root_with_evidence():
+    refs = [_m("a1", "ORG", "Ingram Micro", "A"),
+            _m("a2", "ORG", "Distributor", "A", link="a1", method="defined_term",
+               attrs={"evidence": 'Ingram Micro, a corporation ... ("Distributor")'}),
+            _m("a3", "PERSON", "Herrmann", "A", link="a4", method="surname"),
+            _m("a4", "PERSON", "Rudolf John Herrmann", "A")]
+    res = resolve(refs, S, "m")
+    ingram = _entity_of(res, "a2")
+    assert ingram.name == "Ingram Micro" and ingram.mention_count == 2 and ingram.aliases == ["Distributor"]
+    rec = next(r for r in res.merges if r.alias == "Distributor")
+    assert rec.method == "defined_term" and "document A" in rec.evidence and "Distributor" in rec.evidence
+    assert _entity_of(res, "a3").name == "Rudolf John Herrmann"
+
+
+def test_a_defined_term_never_merges_across_documents_by_itself():
+    refs = [_m("a1", "ORG", "Ingram Micro", "A"), _m("a2", "ORG", "Distributor", "A", link="a1", method="defined_term"),
+            _m("b1", "ORG", "Acme Supply Corp.", "B"), _m("b2", "ORG", "Distributor", "B", link="b1", method="defined_term")]
+    res = resolve(refs, S, "m")
+    assert res.assignments["a2"] != res.assignments["b2"]
+    assert _entity_of(res, "b2").name == "Acme Supply Corp."
+
+
+def test_bare_surnames_of_different_documents_stay_apart():
+    # no full name beside them: document scope, so "Miller" of A is not "Miller" of B nor "Gary Miller" of C
+    refs = [_m("a1", "PERSON", "Miller", "A", scope="document"), _m("b1", "PERSON", "Miller", "B", scope="document"),
+            _m("c1", "PERSON", "Gary Miller", "C")]
+    res = resolve(refs, S, "m")
+    assert len({res.assignments[x] for x in ("a1", "b1", "c1")}) == 3
+    assert _entity_of(res, "a1").document_id == "A" and _entity_of(res, "c1").document_id is None
+
+
+def test_no_acronym_or_surname_merge_across_documents():
+    res = resolve(_refs(("ORG", "Oklahoma Water Resources Board"), ("ORG", "OWRB"), ("PERSON", "Rudolf John Herrmann"),
                         ("PERSON", "Herrmann")), S, "m")
-    assert len(res.entities) == 1
-    e = res.entities[0]
-    assert e.name == "Rudolf John Herrmann" and e.mention_count == 4
-    assert {(m.alias, m.method) for m in res.merges} == {("Herrmann", "surname"), ("Mr. Herrmann", "surname")}
+    assert len(res.entities) == 4
 
 
-def test_ambiguous_surname_is_not_merged():
-    res = resolve(_refs(("PERSON", "Rudolf Herrmann"), ("PERSON", "Anna Herrmann"), ("PERSON", "Herrmann")), S, "m")
-    assert len(res.entities) == 3
-    assert _entity_of(res, "m002").name == "Herrmann"
-    assert not [m for m in res.merges if m.method == "surname"]
+def test_case_entity_is_the_case_parallel_citations_join_short_forms_link():
+    roe = {"case_name": "Roe v. Wade", "parenthetical": "(1973)", "pin_cite": "120", "parallel": ["93 S. Ct. 705"]}
+    refs = [_m("a1", "CASE", "Roe v. Wade, 410 U.S. 113, 120, 93 S. Ct. 705 (1973)", "A", "410 U.S. 113", attrs=roe),
+            _m("a2", "CASE", "Id. at 125", "A", link="a1", method="id_cite"),
+            _m("b1", "CASE", "93 S. Ct. 705", "B", "93 S. Ct. 705"),
+            _m("c1", "CASE", "482 U. S. 124", "C", "482 U.S. 124")]
+    res = resolve(refs, S, "m")
+    case = _entity_of(res, "a1")
+    assert case.name == "Roe v. Wade, 410 U.S. 113 (1973)"  # no pin cite
+    assert res.assignments["a2"] == res.assignments["b1"] == case.id and case.mention_count == 3
+    assert "93 S. Ct. 705" in case.aliases
+    assert {(r.alias, r.method) for r in res.merges if r.entity_id == case.id} >= {("Id. at 125", "id_cite"),
+                                                                                   ("93 S. Ct. 705", "parallel")}
+    assert _entity_of(res, "c1").name == "482 U.S. 124"  # the corrected citation
 
 
-def test_acronym_merge():
-    res = resolve(_refs(("ORG", "Oklahoma Water Resources Board"), ("ORG", "OWRB")), S, "m")
-    assert len(res.entities) == 1 and res.entities[0].name == "Oklahoma Water Resources Board"
-    assert [(m.alias, m.method) for m in res.merges] == [("OWRB", "acronym")]
-
-
-def test_case_by_citation_and_canonical_with_case_name():
-    res = resolve(_refs(("CASE", "410 U. S. 113", "410 U.S. 113"), ("CASE", "410 U. S. 113", "410 U.S. 113"),
-                        ("CASE", "Roe v. Wade, 410 U.S. 113", "410 U.S. 113"), ("CASE", "Id., at 115", "410 U.S. 113"),
-                        ("CASE", "482 U. S. 124", "482 U.S. 124")), S, "m")
-    assert len(res.entities) == 2
-    roe = _entity_of(res, "m000")
-    assert roe.name == "Roe v. Wade, 410 U.S. 113" and roe.mention_count == 4
-    assert {m.method for m in res.merges if m.entity_id == roe.id} == {"citation"}
+def test_names_in_capitals_are_title_cased():
+    res = resolve(_refs(("ORG", "TARRANT REGIONAL WATER DISTRICT"), ("PERSON", "RUDOLF JOHN HERRMANN"),
+                        ("ORG", "CALVARY CHAPEL OF BANGOR"), ("ORG", "ACME LLC")), S, "m")
+    assert sorted(e.name for e in res.entities) == ["Acme LLC", "Calvary Chapel of Bangor", "Rudolf John Herrmann",
+                                                    "Tarrant Regional Water District"]
 
 
 def test_labels_never_merge_across():

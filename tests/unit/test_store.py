@@ -300,7 +300,7 @@ def test_save_document_twice_replaces(store: Store):
     assert (page2.char_start, page2.char_end) == (span.char_start, span.char_end)
     assert chunk0.id == chunk_id_for(doc_id, 0) == stable_id(doc_id, 0)
     m0 = result.mentions[0]
-    assert count(store, t.mentions, id=mention_id_for(chunk0.id, m0.start, m0.end, m0.label)) == 1
+    assert count(store, t.mentions, id=mention_id_for(doc_id, m0.doc_start, m0.doc_end)) == 1
     info = store.get_document(matter_id, result.source.sha256)
     assert (info.status, info.pipeline_version, info.settings_fingerprint) == ("done", "1", "fp")
 
@@ -331,11 +331,13 @@ def test_save_document_uses_executemany(store: Store, monkeypatch):
 
     event.listen(store.engine, "before_cursor_execute", record)
     try:
-        store.save_document(doc_id, build_result(src, n_pages=10, chunks_per_page=5, mentions_per_chunk=20), "1", "fp")
+        result = build_result(src, n_pages=10, chunks_per_page=5, mentions_per_chunk=20)
+        store.save_document(doc_id, result, "1", "fp")
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
     inserts = [c for c in calls if c[0] == "INSERT"]
-    assert count(store, t.mentions) == 1000
+    # one row per document span (the builder places some mentions at the same document span twice)
+    assert count(store, t.mentions) == len({(m.doc_start, m.doc_end) for m in result.mentions}) > 500
     if store.is_sqlite:
         assert len(inserts) == 3 and all(many for _, many in inserts) and copies == []
     else:  # COPY FROM STDIN, which SQLAlchemy's cursor events do not see
@@ -599,8 +601,8 @@ def resolve_all(store: Store, matter_id: str) -> tuple[list[Entity], dict[str, s
     """A toy resolver: one entity per (label, text)."""
     mentions = store.list_mentions(matter_id)
     by_key: dict[tuple[str, str], list[str]] = {}
-    for mid, label, text, _norm in mentions:
-        by_key.setdefault((label, text), []).append(mid)
+    for m in mentions:
+        by_key.setdefault((m.label, m.text), []).append(m.id)
     entities, assignments = [], {}
     for (label, text), mids in by_key.items():
         eid = stable_id(matter_id, label, text)
@@ -612,7 +614,7 @@ def resolve_all(store: Store, matter_id: str) -> tuple[list[Entity], dict[str, s
 def test_replace_entities(store: Store):
     matter_id, doc_id, _ = add_document(store)
     mentions = store.list_mentions(matter_id)
-    assert len(mentions) == 12 and all(len(m) == 4 for m in mentions)
+    assert len(mentions) == 12 and all(m.document_id == doc_id and m.link_id is None for m in mentions)
     entities, assignments = resolve_all(store, matter_id)
     merges = [MergeRecord(entity_id=entities[0].id, label=entities[0].label, alias="J. Smith",
                           canonical=entities[0].name, method="fuzzy", score=93.0)]
@@ -642,13 +644,15 @@ def test_graph_inputs_and_replace_relationships(store: Store):
     child = store.register_document(matter_id, MATTER, source("att.pdf", b"attachment"), doc_id)
     entities, assignments = resolve_all(store, matter_id)
     store.replace_entities(matter_id, entities, assignments, [])
-    docs, chunks, links, labels = store.graph_inputs(matter_id)
+    docs, chunks, links, labels, scoped = store.graph_inputs(matter_id)
     assert sorted(docs) == sorted([(doc_id, None), (child, doc_id)])
     assert [c[0] for c in chunks] == [chunk_id_for(doc_id, i) for i in range(6)]
-    assert len(links) == 12 and {e for _, e in links} <= set(labels)
-    assert labels == {e.id: e.label for e in entities}
-    rels = [Relationship("document", doc_id, "chunk", cid, "CONTAINS") for cid, _ in chunks]
-    rels += [Relationship("chunk", cid, "entity", eid, "MENTIONS", evidence_chunk_id=cid) for cid, eid in links]
+    assert all(c[1] == doc_id and c[2] < c[3] for c in chunks)
+    assert len(links) == 12 and {m[3] for m in links} <= set(labels) and all(m[0] == doc_id for m in links)
+    assert links == sorted(links, key=lambda m: (m[1], m[2]))
+    assert labels == {e.id: e.label for e in entities} and scoped == set()
+    rels = [Relationship("document", doc_id, "chunk", c[0], "CONTAINS") for c in chunks]
+    rels += [Relationship("document", doc_id, "entity", m[3], "CITES") for m in links]
     rels.append(Relationship("document", doc_id, "document", child, "HAS_ATTACHMENT"))
     store.replace_relationships(matter_id, rels)
     n = count(store, t.relationships)
@@ -771,7 +775,7 @@ def test_nul_characters_are_stored(store: Store):
 # ---------------------------------------------------------------------------- export
 
 
-def test_export_writes_four_files(store: Store, tmp_path: Path):
+def test_export_writes_the_files(store: Store, tmp_path: Path):
     matter_id, doc_id, result = add_document(store)
     entities, assignments = resolve_all(store, matter_id)
     store.replace_entities(matter_id, entities, assignments, [])
@@ -785,7 +789,7 @@ def test_export_writes_four_files(store: Store, tmp_path: Path):
     store.set_status(failed, "failed", "encoding — unknown")
     out = tmp_path / "out"
     counts = store.export(matter_id, out)
-    assert counts == {"documents.jsonl": 2, "chunks.jsonl": 6, "entities.jsonl": len(entities),
+    assert counts == {"documents.jsonl": 2, "chunks.jsonl": 6, "mentions.jsonl": 12, "entities.jsonl": len(entities),
                       "relationships.jsonl": 1}
     assert sorted(p.name for p in out.iterdir()) == sorted(EXPORT_FILES)
 
@@ -817,9 +821,15 @@ def test_export_writes_four_files(store: Store, tmp_path: Path):
     assert m["entity_id"] == assignments[m["id"]]
     assert chunks[0]["text"][m["start"]:m["end"]] == m["text"]
 
+    mentions = read("mentions.jsonl")
+    assert len({(x["document_id"], x["doc_start"], x["doc_end"]) for x in mentions}) == len(mentions) == 12
+    assert set(mentions[0]) >= {"id", "document_id", "label", "text", "doc_start", "doc_end", "chunk_id", "entity_id",
+                                "link_id", "link_method", "scope", "attrs"}
+    assert {x["id"] for x in mentions} == {mm["id"] for c in chunks for mm in c["mentions"]}
+
     ents = read("entities.jsonl")
     assert {e["id"] for e in ents} == {e.id for e in entities}
-    assert set(ents[0]) == {"id", "label", "name", "aliases", "mention_count"}
+    assert set(ents[0]) == {"id", "label", "name", "aliases", "mention_count", "document_id"}
     rels = read("relationships.jsonl")
     assert rels == [{
         "id": stable_id(matter_id, chunk_id_for(doc_id, 0), entities[0].id, "MENTIONS"),
