@@ -86,25 +86,18 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--keep", type=Path, help="run into this folder and keep it")
-    ap.add_argument("--db", type=Path, help="an existing SQLite store of ../shared/corpus (matter 'shared' or any)")
-    ap.add_argument("--export", type=Path, help="its export folder")
-    ap.add_argument("--sample", type=Path, help="write a reading sample (25 entities per label) to this file")
-    args = ap.parse_args()
-    if not (SHARED / "corpus").is_dir():
-        raise SystemExit(f"skipped: {SHARED / 'corpus'} not found (set LEXPREP_SHARED_DIR)")
-    if args.db and args.export:
-        db, out = args.db, args.export
-    else:
-        work = args.keep or Path(tempfile.mkdtemp(prefix="entities-"))
-        work.mkdir(parents=True, exist_ok=True)
-        db, out = run_lexprep(work)
+def figures(db: Path, out: Path, verbose: bool = False) -> dict:
+    """The figures of the module docstring from a store of ../shared/corpus and its export.
+
+    Returns ``{"mentions", "duplicate_spans", "overlapping_spans", "case_citations": (found, total),
+    "short_forms": (resolved, total), "cuad_roles": {(file, role): owner or None}, "cuad_all": bool,
+    "role_entities": [names], "entities_by_label": {label: n}}``; with ``verbose`` it also prints them.
+    """
     from eyecite import get_citations
 
     from lexprep.ner.citations import RECORD_REPORTERS
 
+    say = print if verbose else (lambda *a, **k: None)
     docs = {d["id"]: d for d in read(out / "documents.jsonl")}
     mentions = read(out / "mentions.jsonl")
     entities = {e["id"]: e for e in read(out / "entities.jsonl")}
@@ -112,15 +105,17 @@ def main() -> None:
     by_doc: dict[str, list[dict]] = collections.defaultdict(list)
     for m in mentions:
         by_doc[m["document_id"]].append(m)
+    result: dict = {"mentions": len(mentions)}
 
     # 1. duplicates and overlaps
     spans = collections.Counter((m["document_id"], m["doc_start"], m["doc_end"]) for m in mentions)
-    duplicates = sum(n - 1 for n in spans.values() if n > 1)
+    result["duplicate_spans"] = sum(n - 1 for n in spans.values() if n > 1)
     overlaps = 0
     for ms in by_doc.values():
         ms.sort(key=lambda m: (m["doc_start"], m["doc_end"]))
         overlaps += sum(1 for a, b in zip(ms, ms[1:]) if b["doc_start"] < a["doc_end"])
-    print(f"mentions: {len(mentions)}; duplicate spans: {duplicates}; overlapping spans: {overlaps}")
+    result["overlapping_spans"] = overlaps
+    say(f"mentions: {len(mentions)}; duplicate spans: {result['duplicate_spans']}; overlapping spans: {overlaps}")
 
     # 2. full case citation recall on the court PDFs
     import pypdfium2 as pdfium
@@ -149,8 +144,9 @@ def main() -> None:
                 hit += 1
         total += len(reference)
         found += hit
-        print(f"  {d['file_name'][:40]:40} eyecite full case citations {len(reference):4}  found {hit:4}")
-    print(f"full case citation recall on the court PDFs: {found}/{total} = {found / max(total, 1):.3f} (goal >= 0.98)")
+        say(f"  {d['file_name'][:40]:40} eyecite full case citations {len(reference):4}  found {hit:4}")
+    result["case_citations"] = (found, total)
+    say(f"full case citation recall on the court PDFs: {found}/{total} = {found / max(total, 1):.3f} (goal >= 0.98)")
 
     # 3. short forms resolved
     short_total = short_resolved = 0
@@ -182,57 +178,80 @@ def main() -> None:
                 resolved += 1  # "Id. § 1292": the same code, another section
         short_total += n
         short_resolved += min(n, resolved)
-    print(f"Id./supra/short cites resolved to a full citation's entity: {short_resolved}/{short_total} = "
-          f"{short_resolved / max(short_total, 1):.3f} (goal >= 0.9)")
+    result["short_forms"] = (short_resolved, short_total)
+    say(f"Id./supra/short cites resolved to a full citation's entity: {short_resolved}/{short_total} = "
+        f"{short_resolved / max(short_total, 1):.3f} (goal >= 0.9)")
 
     # 4. CUAD: each defined role an alias of its party's entity
     gold = SHARED / "eval" / "contracts" / "cuad_gold.csv"
-    all_ok = True
+    roles_found: dict[tuple[str, str], str | None] = {}
     for row in csv.DictReader(open(gold, encoding="utf-8")):
         doc = next((d for d in docs.values() if d["file_name"] == row["Filename"]), None)
-        if doc is None:
-            print(f"  {row['Filename'][:50]}: not in the export")
-            all_ok = False
-            continue
         parties = ast.literal_eval(row["Parties"])
         names = {norm(p) for p in parties if not is_role(p)}
-        roles = [re.sub(r'[()"“”]', "", p).strip() for p in parties if is_role(p)]
-        roles = [re.sub(r"^the\s+", "", r, flags=re.I) for r in roles]
-        ents = {m["entity_id"] for m in by_doc[doc["id"]] if m["label"] in ("ORG", "PERSON")}
+        roles = [re.sub(r"^the\s+", "", re.sub(r'[()"“”]', "", p).strip(), flags=re.I) for p in parties if is_role(p)]
+        ents = {m["entity_id"] for m in by_doc[doc["id"]] if m["label"] in ("ORG", "PERSON")} if doc else set()
         for role in roles:
-            ok = any(role in entities[e]["aliases"] and ({norm(entities[e]["name"])} | {norm(a) for a in entities[e]["aliases"]})
-                     & names for e in ents if e in entities)
-            all_ok &= ok
-            owner = next((entities[e]["name"] for e in ents if e in entities and role in entities[e]["aliases"]), None)
-            print(f"  {'ok  ' if ok else 'MISS'} {role!r:14} -> {owner!r:45} {row['Filename'][:45]}")
-    print(f"CUAD defined terms aliased to their party: {'all' if all_ok else 'NOT all'}")
+            owner = next((entities[e]["name"] for e in sorted(ents) if e in entities and role in entities[e]["aliases"]
+                          and ({norm(entities[e]["name"])} | {norm(a) for a in entities[e]["aliases"]}) & names), None)
+            roles_found[(row["Filename"], role)] = owner
+            say(f"  {'ok  ' if owner else 'MISS'} {role!r:14} -> {owner!r:45} {row['Filename'][:45]}")
+    result["cuad_roles"] = roles_found
+    result["cuad_all"] = bool(roles_found) and all(roles_found.values())
+    say(f"CUAD defined terms aliased to their party: {'all' if result['cuad_all'] else 'NOT all'}")
 
     # 5. role-word entities
-    role_entities = [e for e in entities.values() if e["document_id"] is None
-                     and re.sub(r"^the\s+", "", e["name"].casefold()).strip(" .") in ROLE_WORDS]
-    print(f"matter-wide entities made only of a role word: {len(role_entities)} {[e['name'] for e in role_entities]}")
+    result["role_entities"] = [e["name"] for e in entities.values() if e["document_id"] is None
+                               and re.sub(r"^the\s+", "", e["name"].casefold()).strip(" .") in ROLE_WORDS]
+    say(f"matter-wide entities made only of a role word: {len(result['role_entities'])} {result['role_entities']}")
 
-    # 6. counts and the reading sample
     by_label = collections.Counter(e["label"] for e in entities.values())
-    print("entities by label:", dict(sorted(by_label.items())))
-    print("mentions by label:", dict(sorted(collections.Counter(m["label"] for m in mentions).items())))
+    result["entities_by_label"] = dict(sorted(by_label.items()))
+    say("entities by label:", result["entities_by_label"])
+    say("mentions by label:", dict(sorted(collections.Counter(m["label"] for m in mentions).items())))
+    result["_data"] = (docs, mentions, entities, texts)
+    return result
+
+
+def write_sample(path: Path, data: tuple, per_label: int = 25, seed: int = 7) -> None:
+    """A reading sample: ``per_label`` random entities per label with the context of two mentions each."""
+    docs, mentions, entities, texts = data
+    rng = random.Random(seed)
+    ments_of = collections.defaultdict(list)
+    for m in mentions:
+        ments_of[m["entity_id"]].append(m)
+    lines = []
+    for label in sorted({e["label"] for e in entities.values()}):
+        pool = sorted((e for e in entities.values() if e["label"] == label), key=lambda e: e["id"])
+        for e in rng.sample(pool, min(per_label, len(pool))):
+            lines.append(f"[{label}] {e['name']!r}  aliases={e['aliases'][:5]} mentions={e['mention_count']}"
+                         f"{' doc-scoped' if e['document_id'] else ''}")
+            for m in ments_of[e["id"]][:2]:
+                text = texts.get(m["document_id"]) or ""
+                ctx = text[max(0, m["doc_start"] - 100):m["doc_start"]] + "[[" + text[m["doc_start"]:m["doc_end"]] \
+                    + "]]" + text[m["doc_end"]:m["doc_end"] + 100]
+                lines.append(f"     {docs[m['document_id']]['file_name'][:30]}: {' '.join(ctx.split())}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", type=Path, help="run into this folder and keep it")
+    ap.add_argument("--db", type=Path, help="an existing SQLite store of ../shared/corpus")
+    ap.add_argument("--export", type=Path, help="its export folder")
+    ap.add_argument("--sample", type=Path, help="write a reading sample (25 entities per label) to this file")
+    args = ap.parse_args()
+    if not (SHARED / "corpus").is_dir():
+        raise SystemExit(f"skipped: {SHARED / 'corpus'} not found (set LEXPREP_SHARED_DIR)")
+    if args.db and args.export:
+        db, out = args.db, args.export
+    else:
+        work = args.keep or Path(tempfile.mkdtemp(prefix="entities-"))
+        work.mkdir(parents=True, exist_ok=True)
+        db, out = run_lexprep(work)
+    result = figures(db, out, verbose=True)
     if args.sample:
-        rng = random.Random(7)
-        ments_of = collections.defaultdict(list)
-        for m in mentions:
-            ments_of[m["entity_id"]].append(m)
-        lines = []
-        for label in sorted(by_label):
-            pool = sorted((e for e in entities.values() if e["label"] == label), key=lambda e: e["id"])
-            for e in rng.sample(pool, min(25, len(pool))):
-                lines.append(f"[{label}] {e['name']!r}  aliases={e['aliases'][:5]} mentions={e['mention_count']}"
-                             f"{' doc-scoped' if e['document_id'] else ''}")
-                for m in ments_of[e["id"]][:2]:
-                    text = texts.get(m["document_id"]) or ""
-                    ctx = text[max(0, m["doc_start"] - 100):m["doc_start"]] + "[[" + text[m["doc_start"]:m["doc_end"]] \
-                        + "]]" + text[m["doc_end"]:m["doc_end"] + 100]
-                    lines.append(f"     {docs[m['document_id']]['file_name'][:30]}: {' '.join(ctx.split())}")
-        args.sample.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_sample(args.sample, result["_data"])
         print(f"reading sample: {args.sample}")
 
 

@@ -73,11 +73,11 @@ class NerSettings(BaseModel):
         1_000_000, description="texts longer than this are split before spaCy (spaCy's own max_length)"
     )
     window_chars: int = Field(
-        6000, description="characters of a document the statistical model reads at once (cut at a page, "
+        8000, description="characters of a document the statistical model reads at once (cut at a page, "
         "segment, line or sentence end near this size)", ge=200,
     )
     window_margin_chars: int = Field(
-        400, description="context (characters) read on each side of a window; a span is kept by the window "
+        250, description="context (characters) read on each side of a window; a span is kept by the window "
         "where it starts, so none is found twice", ge=0,
     )
 

@@ -61,6 +61,8 @@ _DEFINITION = re.compile(
 )
 _ALSO_KNOWN = re.compile(r"(?i)\b(?:d/?b/?a|doing\s+business\s+as|f/?k/?a|formerly\s+known\s+as|a/?k/?a|also\s+known\s+as|"
                          r"trading\s+as|t/a)\b")
+#: after a defined term that is an ordinary word, what makes it part of another name or a heading
+_MODIFIER = re.compile(r"[ \t]+(?:[A-Z][a-z]+(?![\w'’])|of[ \t]+[A-Z])")
 _PLURAL_DEF = re.compile(r"\b(?:collectively|together|each|jointly)\b", re.IGNORECASE)
 _BARE_COURT = re.compile(r"^(?:(?:United\s+States|U\.\s?S\.)\s+)?(?:District|Bankruptcy|Supreme|Superior|Circuit|Appellate|"
                          r"Trial|Tax)?\s*Court(?:\s+of\s+Appeals?)?$", re.IGNORECASE)
@@ -174,7 +176,11 @@ def caption_parties(text: str, ctx: filters.DocContext, limit: int = 5000) -> li
             tail = _PARTY_TAIL.search(part)
             if tail:
                 part = part[: tail.start()]
-            stripped = part.strip(" \t\n,.;:")
+            part = part.rstrip(" \t\r\n")
+            tail = _PARTY_TAIL.search(part)
+            if tail:
+                part = part[: tail.start()]
+            stripped = part.strip(" \t\r\n,.;:")
             if not stripped or re.match(r"(?i)^(?:and\s+)?does?\b", stripped) or len(stripped) < 3:
                 continue
             p_start = start + part_match.start() + part.find(stripped)
@@ -204,6 +210,7 @@ def find_definitions(text: str, named: list[Linked]) -> list[tuple[str, Linked, 
     or initials hold the term.
     """
     by_start = sorted(named, key=lambda x: x.span.start)
+    new_mentions: list[Linked] = []
     out = []
     prev_end = 0
     for m in _DEFINITION.finditer(text):
@@ -217,6 +224,19 @@ def find_definitions(text: str, named: list[Linked]) -> list[tuple[str, Linked, 
         if bare:
             cand = [x for x in by_start if x.span.end <= d_start and d_start - x.span.end <= 3
                     and x.span.label in ("ORG", "PERSON", "GPE", "LAW", "COURT")]
+            if not cand:  # "Tarrant Regional Water District (Tarrant)" that the model did not read as a name
+                phrase = _NAME_BEFORE.search(text, max(0, d_start - 120), d_start)
+                b = bare.strip()
+                if phrase and (b.casefold() in {w.casefold() for w in phrase.group(1).split()}
+                               or b.replace(".", "").upper() == _initials(phrase.group(1))) and b != phrase.group(1):
+                    name = phrase.group(1)
+                    label = "ORG" if any(w.casefold().strip(".,") in filters._ORG_WORDS for w in name.split()) \
+                        or b.isupper() else "PERSON"
+                    made = Linked(Span(label, phrase.start(1), phrase.end(1), 1.0, "party", "definition"))
+                    new_mentions.append(made)
+                    by_start.append(made)
+                    by_start.sort(key=lambda x: x.span.start)
+                    cand = [made]
             if not cand:
                 continue
             ante = cand[-1]
@@ -233,6 +253,15 @@ def find_definitions(text: str, named: list[Linked]) -> list[tuple[str, Linked, 
             boundary = max(prev_end, _sentence_start(text, d_start), text.rfind("\n\n", 0, d_start) + 1, d_start - 400)
             cand = [x for x in by_start if boundary <= x.span.start and x.span.end <= d_start
                     and x.span.label in ("ORG", "PERSON", "GPE", "LAW", "COURT")]
+            party = _PARTY_INTRO.search(text, boundary, d_start)
+            if party and not any(x.span.start <= party.start(1) < x.span.end for x in cand):
+                # "Ingram Micro, a corporation organized ...": the party the model did not find
+                label = "PERSON" if re.search(r"(?i)individual|resident", party.group(2)) else "ORG"
+                made = Linked(Span(label, party.start(1), party.end(1), 1.0, "party", "definition"))
+                new_mentions.append(made)
+                by_start.append(made)
+                by_start.sort(key=lambda x: x.span.start)
+                cand = sorted([made] + cand, key=lambda x: x.span.start)
             if not cand:
                 prev_end = m.end()
                 continue
@@ -256,7 +285,23 @@ def find_definitions(text: str, named: list[Linked]) -> list[tuple[str, Linked, 
                 continue
             out.append((term, ante, m.start(), m.end(), evidence))
         prev_end = m.end()
+    named.extend(new_mentions)
     return out
+
+
+#: two to seven capitalised words (of/and/the/for inside) right before a parenthesis, after any role word
+_NAME_BEFORE = re.compile(
+    r"(?:(?:Petitioners?|Respondents?|Plaintiffs?|Defendants?|Appellants?|Appellees?|the|The)[ \t]+)?"
+    r"((?-i:[A-Z][\w&'’.-]*)(?:[ \t]+(?:(?-i:[A-Z][\w&'’.-]*)|of|and|the|for|&)){1,6})[ \t]*$"
+)
+#: "Ingram Micro, a corporation organized under ...", "John Doe, an individual residing at ...": a party
+#: introduced by what it is (group 1: the name; group 2: what it is)
+_PARTY_INTRO = re.compile(
+    r"(?<![\w.])((?-i:[A-Z][\w&'’.-]*)(?:[ \t]+(?:(?-i:[A-Z][\w&'’.-]*)|of|and|&)){0,6}),?[ \t]+"
+    r"((?:a|an)[ \t]+(?:[\w-]+[ \t]+){0,4}?(?:corporation|company|partnership|association|banking\s+association|"
+    r"bank|trust|limited\s+liability|individual|resident|municipal|political\s+subdivision|entity))",
+    re.IGNORECASE,
+)
 
 
 _ABBREV = re.compile(r"(?:\b[A-Z]|\b(?:St|No|Nos|Co|Inc|Corp|Ltd|Mr|Mrs|Ms|Dr|Jr|Sr|vs|v|U\.S|Stat|Ann|Supp|Cir|Cal|"
@@ -313,9 +358,22 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
                 keep.append(x)
             items = keep + parties
 
+    # 2a. "X dba Y", "X f/k/a Y": Y is another name of X
+    named = sorted((x for x in items if x.span.label in ("ORG", "PERSON") and x.link is None), key=lambda x: x.span.start)
+    for a, b in zip(named, named[1:]):
+        between = text[a.span.end:b.span.start]
+        if len(between) <= 60 and _ALSO_KNOWN.search(between):
+            b.link, b.link_method = (a.span.start, a.span.end), "also_known_as"
+            b.span = b.span._replace(label=a.span.label)
+            b.attrs["evidence"] = " ".join(text[a.span.start:b.span.end].split())
+
     # 2. definitions and the later uses of each defined term
     named = [x for x in items if x.span.label in ("PERSON", "ORG", "GPE", "LAW", "COURT")]
     definitions = find_definitions(text, named)
+    made = [x for x in named if x.span.extractor == "definition" and x.span.source_label == "party"]
+    if made:
+        taken_made = [(x.span.start, x.span.end) for x in made]
+        items = [x for x in items if not any(_overlaps((x.span.start, x.span.end), t) for t in taken_made)] + made
     occupied = sorted((x.span.start, x.span.end) for x in items if x.span.extractor != "spacy")
     added: list[Linked] = []
     seen_terms: dict[str, Linked] = {}
@@ -326,25 +384,19 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
         seen_terms[key] = ante
         target = (ante.span.start, ante.span.end)
         pattern = re.compile(rf"(?<![\w'’-]){re.escape(term)}(?![\w-])" + ("" if term.isupper() else ""))
+        ordinary = filters.is_english(term) or filters.DocContext(text).common(term)
         for occ in pattern.finditer(text):
             o = (occ.start(), occ.end())
             if _overlaps(o, target) or any(_overlaps(o, p) for p in occupied):
                 continue
+            if ordinary and _MODIFIER.match(text, occ.end()):
+                continue  # "Distributor Agreement", "Standard of Review": the word, not the party
             added.append(Linked(Span(ante.span.label, o[0], o[1], 1.0, "defined_term", "definition"), target,
                                 "defined_term", attrs={"evidence": evidence}))
     if added:
         taken = [(a.span.start, a.span.end) for a in added]
         items = [x for x in items if x.span.extractor != "spacy" or not any(
             _overlaps((x.span.start, x.span.end), t) for t in taken)] + added
-
-    # 2b. "X dba Y", "X f/k/a Y": Y is another name of X
-    named = sorted((x for x in items if x.span.label in ("ORG", "PERSON") and x.link is None), key=lambda x: x.span.start)
-    for a, b in zip(named, named[1:]):
-        between = text[a.span.end:b.span.start]
-        if len(between) <= 60 and _ALSO_KNOWN.search(between):
-            b.link, b.link_method = (a.span.start, a.span.end), "also_known_as"
-            b.span = b.span._replace(label=a.span.label)
-            b.attrs["evidence"] = " ".join(text[a.span.start:b.span.end].split())
 
     # 3. role words -> the caption party with that role
     role_party: dict[str, Linked] = {}
@@ -397,6 +449,16 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
                     x.link, x.link_method = first, "surname"
                     x.attrs["evidence"] = " ".join(text[first[0]:first[1]].split())
                     x.span = x.span._replace(normalized=None)
+                    out.append(x)
+                    continue
+            if x.span.label in ("ORG", "GPE", "OTHER"):  # "Ennis" read as an ORG where "Brandon Ennis" testified
+                hits = {(p.span.start, p.span.end) for p in full_persons if _norm_words(text[p.span.start:p.span.end])[-1] == w}
+                keys = {" ".join(text[a:b].casefold().split()) for a, b in hits}
+                if len(keys) == 1:
+                    first = min(hits)
+                    x.span = x.span._replace(label="PERSON", normalized=None)
+                    x.link, x.link_method = first, "surname"
+                    x.attrs["evidence"] = " ".join(text[first[0]:first[1]].split())
                     out.append(x)
                     continue
             caption_orgs = {(p.span.start, p.span.end) for p in parties if p.span.label == "ORG"}

@@ -126,6 +126,9 @@ _LEAD_ROLE = re.compile(r"(?:(?:Plaintiffs?|Defendants?|Appellants?|Appellees?|P
                         r"Customer|Carrier|Shipper|Sponsor|Licensor|Licensee|Buyer|Seller|Borrower|Lender|Tenant|"
                         r"Landlord|Contractor|Consultant|Supplier|Vendor|Purchaser|Guarantor|Trustee|Attorneys?\s+for|"
                         r"Counsel\s+for|Intervenor|Amicus)[-–\s,]+)+", re.I)
+_DEMONYM = re.compile(r"(?:an|ans|ian|ians|ese|ish|i|is|ic|ics|ch|sh|ite|ites|ist|ists|ero|eros|iot|iots)$|^(?:Jews?|"
+                      r"Muslims?|Christians?|Catholics?|Protestants?|Democrats?|Republicans?|Hindus?|Sikhs?|Buddhists?|"
+                      r"Greeks?|Thais?|Swiss|Dutch|French|Irish|Welsh|Scots?|Inuit)$")
 _NORP_OK = re.compile(r"^[A-Z][a-z]+(?:[- ][A-Z][a-z]+)?s?$")
 _LANGUAGES = frozenset("english spanish french german italian portuguese chinese mandarin cantonese japanese korean "
                        "arabic russian hindi urdu vietnamese tagalog polish dutch greek hebrew latin".split())
@@ -324,8 +327,9 @@ def org_kind(s: str, ctx: DocContext, start: int) -> str | None:
     if _LAW_END.search(s) and not _ORG_SUFFIX.search(s):
         return "LAW" if len(_words(s)) >= 2 else None
     if _STREET.search(s) or _JUDICIAL.search(s) or s[:1].isdigit() or re.search(r"[A-Za-z]\d|\d[A-Za-z]", s) \
-            or re.match(r"(?i)in\s+re\b|ex\s+parte\b|matter\s+of\b", s):
-        return None
+            or re.match(r"(?i)in\s+re\b|ex\s+parte\b|matter\s+of\b", s) or re.search(r"\w['’]s\s", s) \
+            or re.search(r"\b[A-Z][a-z]+[A-Z][a-z]+\b", s) or re.search(r"[^\w\s&.,'’()-]", s):
+        return None  # a street, a judge, a case name, a possessive phrase, "NotMatthew", OCR noise
     if gazetteer.is_known_place(s) and not _ORG_SUFFIX.search(s):
         return "GPE"
     words = _words(s)
@@ -339,7 +343,7 @@ def org_kind(s: str, ctx: DocContext, start: int) -> str | None:
     keyword = any(w.casefold().strip(".,") in _ORG_WORDS for w in words)
     if len(words) == 1:
         w = words[0].strip(".,")
-        if re.fullmatch(r"[A-Z][A-Z&.]{1,7}", w):  # an acronym
+        if re.fullmatch(r"[A-Z][A-Z&.]{1,5}", w) and len(w.replace(".", "")) <= 5:  # an acronym
             plain = w.replace(".", "").replace("&", "")
             if len(plain) < 2 or ctx.common(plain) or gazetteer.is_state(w) or re.fullmatch(r"[IVXLC]+", plain):
                 return None
@@ -383,6 +387,9 @@ _AFTER_PLACE = re.compile(r"[ \t]+(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Boulev
 def gpe_ok(s: str, ctx: DocContext, end: int) -> bool:
     if re.search(r"\d|§|@", s) or _AFTER_PLACE.match(ctx.text, end):
         return False
+    before = ctx.text[max(0, end - len(s) - 30):end - len(s)]
+    if re.search(r"(?<![.,;:])[ \t](?-i:[A-Z][a-z]+)[ \t]$", before) and not re.search(r"(?i)\b(?:in|of|at|to|from|for|and)[ \t]$", before):
+        return False  # the end of a longer name ("European Union", "Red River")
     core = _LEAD_ARTICLE.sub("", s).strip()
     if re.match(r"^(?:State|Commonwealth|City|County|Town|Village|Republic|Kingdom|Province|Territory)\s+of\s+[A-Z]", core):
         return True
@@ -405,6 +412,9 @@ def date_ok(s: str, ctx: DocContext, end: int) -> bool:
         return False  # a citation's court-and-year parenthetical ("Ind. 1989"), a time stamp
     if _AGE.match(ctx.text[end:end + 15]):
         return False
+    if re.fullmatch(r"\d{4}", s.strip()) and (not 1750 <= int(s.strip()) <= 2100
+                                             or len(re.findall(r"\d+", _line_of(ctx.text, end - len(s), end))) > 3):
+        return False  # a number in a table row, not a year
     if re.fullmatch(r"\d{4}", s.strip()):  # a bare year: not a bar number, page or address number
         before = ctx.text[max(0, end - len(s) - 12):end - len(s)]
         if re.search(r"(?:No\.|#|Bar|Box|Suite|Ste\.|page|p\.|at)\s*$", before, re.I):
@@ -466,6 +476,16 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
             if more and s.split()[-1].casefold() in _ORG_WORDS:
                 end += len(more.group(0))
                 s = text[start:end]
+    if label == "PERSON":  # "Applying Tarrant": a verb before the name
+        first = re.match(r"(?-i:[A-Z][a-z]+(?:ing|ed|ly))[ \t]+", s)
+        if first and is_english(first.group(0).strip()):
+            start += first.end()
+            s = text[start:end]
+    if label == "PERSON":  # "Steven Clyde" + " Sharpe"
+        more = re.match(r"[ \t]+((?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])(?![ \t]+v\.)", text[end:end + 30])
+        if more and not ctx.common(more.group(1)) and not is_english(more.group(1)) and len(s.split()) < 4:
+            end += len(more.group(0))
+            s = text[start:end]
     normalized = span.normalized
     if label == "PERSON":
         if _ORG_SUFFIX.search(s) or "&" in s:
@@ -499,8 +519,9 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
     elif label == "OTHER":
         if re.search(r"\d", s) or all(ctx.common(w) for w in _WORD.findall(s) or [s]):
             return None
-        if src == "NORP" and not _NORP_OK.match(s):
-            return None
+        if src == "NORP" and (not _NORP_OK.match(s) or not _DEMONYM.search(s)
+                              or re.match(r"[ \t]+(?-i:[A-Z][a-z]+)", text[end:end + 20])):
+            return None  # not a people's or group's name, or the start of a longer name
         if src == "LANGUAGE" and s.casefold() not in _LANGUAGES:
             return None
         if src == "EVENT" and not _EVENT_WORDS.search(s):

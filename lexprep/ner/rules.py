@@ -48,7 +48,7 @@ _COURT_PATTERNS = [
     # United States Court of Appeals for the Ninth Circuit / Court of Appeals for the Ninth Circuit
     rf"(?:{_US}{_S})?Court{_S}of{_S}Appeals{_S}for{_S}the{_S}{_ORDINAL}{_S}Circuit",
     # United States District Court for the District of Arizona (also Bankruptcy Court)
-    rf"(?:{_US}{_S})?(?:District|Bankruptcy){_S}Court{_S}for{_S}the{_S}{_DISTRICT}",
+    rf"(?:{_US}{_S})?(?:District|Bankruptcy){_S}Court,?{_S}(?:for{_S}the{_S})?{_DISTRICT}",
     rf"{_US}{_S}(?:District|Bankruptcy){_S}Court",
     # Superior Court of California, County of Los Angeles / Superior Court of the State of X
     rf"Superior{_S}Court{_S}of{_S}(?:the{_S}State{_S}of{_S})?{_STATE}"
@@ -233,7 +233,7 @@ _LAW_WORD = r"(?:[A-Z][A-Za-z'\-]*(?![.\w])|(?:[A-Z]\.){1,3}|U\.S\.|of|and|the|f
 #: a statute, code or constitution by its name: "the Clean Water Act", "Texas Insurance Code",
 #: "Securities Exchange Act of 1934", "Federal Rules of Civil Procedure", "United States Constitution"
 NAMED_LAW_RE = re.compile(
-    rf"(?<![\w.])(?:[A-Z][A-Za-z'\-]*[ \t]+)(?:{_LAW_WORD}[ \t]+){{0,8}}?"
+    rf"(?<![\w.])(?:[A-Z][A-Za-z'\-]*(?:[ \t]+|\n(?=[A-Z])))(?:{_LAW_WORD}(?:[ \t]+|\n(?=[A-Z]))){{0,8}}?"
     r"(?:Act|Code(?:[ \t]+of[ \t]+[A-Z][A-Za-z.]*(?:[ \t]+[A-Z][A-Za-z.]*){0,3})?|Constitution|Compact|Treaty|Statutes|Regulations|Ordinance|Charter"
     r"|Rules[ \t]+of[ \t]+(?:Civil|Criminal|Appellate|Bankruptcy)[ \t]+Procedure|Rules[ \t]+of[ \t]+Evidence)"
     r"(?:[ \t]+of[ \t]+(?:1[6-9]|20)\d\d)?(?![\w-])"
@@ -253,7 +253,7 @@ _LAW_STOP = re.compile(r"^(?:The|This|That|These|Those|Such|Said|Each|Any|Our|It
 #: state code citations eyecite leaves unparsed: "Okla. Stat. tit. 82, § 1086.2", "Fla. Stat. § 57.105"
 STATE_CODE_RE = re.compile(
     r"(?<![\w.])(?:[A-Z][a-z]{1,6}\.[ \t]?){1,3}(?:Rev\.[ \t]?|Gen\.[ \t]?|Comp\.[ \t]?|Ann\.[ \t]?)?"
-    r"(?:Stat|Code|Laws)\.?(?:[ \t]?Ann\.)?,?[ \t]?(?:[Tt]it\.[ \t]?\d+[A-Z]?,?[ \t]?)?§§?[ \t]?\d[\w.:\-]*"
+    r"(?:Stat|Code|Laws)\.?(?:\s?Ann\.)?,?\s?(?:[Tt]it\.\s?\d+[A-Z]?,?\s?)?§§?\s?\d[\w.:\-]*"
     r"(?:\([A-Za-z0-9]{1,4}\))*"
     r"|(?<![\w.])Fed\.[ \t]?R\.[ \t]?(?:Civ|Crim|App|Evid|Bankr)\.[ \t]?(?:P\.[ \t]?)?\d+(?:\.\d+)?(?:\([A-Za-z0-9]{1,4}\))*"
 )
@@ -316,10 +316,13 @@ _ORG_SUFFIX = (
 #: two to eight capitalised words (allowing "of", "and", "&", "the" inside) ending in a corporate suffix,
 #: e.g. "ENTERPRISE TRANSPORTATION COMPANY", "I-ON INTERACTIVE, INC.", "Stallings Capital Group Consultants, Ltd."
 ORG_SUFFIX_RE = re.compile(
-    rf"(?<![\w-])(?-i:[A-Z])[\w&'\-]*(?:(?:[ \t]|\n(?=[A-Z]))(?:{_ORG_WORD})){{0,6}},?(?:[ \t]|\n)(?=[A-Z])"
+    rf"(?<![\w.-])(?-i:[A-Z])[\w&'\-]*(?:(?:[ \t]|\n(?=[A-Z]))(?:{_ORG_WORD})){{0,6}},?(?:[ \t]|\n)(?=[A-Z])"
     rf"(?i:{_ORG_SUFFIX})(?![\w])"
 )
-_ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their|By|And|Between|Of|To|In|For|With)\s", re.I)
+_ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their|By|And|Between|Of|To|In|For|With|"
+                             r"(?:Exhibit|Schedule|Annex|Appendix|Attachment|Section|Article)\s+[A-Z0-9.]{1,4}|"
+                             r"Plaintiffs?|Defendants?|Appellants?|Appellees?|Petitioners?|Respondents?|Distributor|"
+                             r"Customer|Carrier|Shipper|Sponsor|Attorneys\s+for|Counsel\s+for)\s", re.I)
 
 
 def org_suffix_spans(text: str) -> list[Span]:

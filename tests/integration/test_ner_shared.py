@@ -35,7 +35,9 @@ def test_opinion_entities(opinion_mentions):
     docket = next(m for m in opinion_mentions if m.label == "DOCKET" and m.normalized == "11-889")
     assert docket.text == "No. 11–889"
     assert by_label["PERSON"] and by_label["ORG"]
-    assert any("Tarrant" in o for o in by_label["ORG"])
+    assert any("tarrant regional water district" in o.casefold() for o in by_label["ORG"])
+    tarrant = [m for m in opinion_mentions if m.text == "Tarrant"]
+    assert tarrant and all(m.label == "ORG" and m.link_method == "defined_term" for m in tarrant)
 
 
 def _found(expected, got):

@@ -34,13 +34,13 @@ def shared_run(shared_dir, tmp_path_factory):
     assert export.returncode == 0, export.stderr
     docs = [json.loads(l) for l in (root / "out" / "documents.jsonl").read_text().splitlines()]
     chunks = [json.loads(l) for l in (root / "out" / "chunks.jsonl").read_text().splitlines()]
-    return json.loads(first.stdout), json.loads(second.stdout), docs, chunks
+    return json.loads(first.stdout), json.loads(second.stdout), docs, chunks, root
 
 
 def test_every_file_is_done(shared_run):
     """Issue 2 and 3: born-digital PDFs, DOCX/DOC/WPD, e-mails with attachments and HTML from their own
     text; scanned pages through OCR; recordings through transcription. Nothing waits."""
-    _, _, docs, _ = shared_run
+    _, _, docs, _, _ = shared_run
     by_name = {}
     for d in docs:
         by_name.setdefault(d["file_name"], d)
@@ -62,14 +62,14 @@ def test_every_file_is_done(shared_run):
 
 
 def test_mentions_cover_the_legal_labels(shared_run):
-    first, _, _, _ = shared_run
+    first, _, _, _, _ = shared_run
     labels = first["status"]["mentions_by_label"]
     for label in ("CASE", "LAW", "COURT", "DOCKET", "PERSON", "ORG", "DATE", "MONEY", "GPE"):
         assert labels.get(label, 0) > 0, label
 
 
 def test_second_run_changes_no_count(shared_run):
-    first, second, _, _ = shared_run
+    first, second, _, _, _ = shared_run
     assert second["processed"] == 0
     before, after = dict(first["status"]), dict(second["status"])
     before.pop("last_run"), after.pop("last_run")
@@ -77,7 +77,7 @@ def test_second_run_changes_no_count(shared_run):
 
 
 def test_recording_chunks_carry_time_and_speakers(shared_run):
-    _, _, docs, chunks = shared_run
+    _, _, docs, chunks, _ = shared_run
     audio_ids = {d["id"] for d in docs if d["kind"] == "audio"}
     audio_chunks = [c for c in chunks if c["document_id"] in audio_ids]
     assert audio_chunks
@@ -86,7 +86,55 @@ def test_recording_chunks_carry_time_and_speakers(shared_run):
 
 
 def test_costs_are_counted(shared_run):
-    first, _, _, _ = shared_run
+    first, _, _, _, _ = shared_run
     costs = first["status"]["costs"]
     assert costs["ocr_pages"].get("tesseract", 0) >= 7
     assert costs["audio_seconds"] > 60
+
+
+# ---------------------------------------------------------------------------- the entity layer (issue 7)
+
+
+@pytest.fixture(scope="module")
+def entity_figures(shared_run):
+    import importlib.util
+
+    root = shared_run[4]
+    spec = importlib.util.spec_from_file_location("eval_entities", Path(__file__).resolve().parents[2] / "bench" /
+                                                  "eval_entities.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.figures(root / "shared.db", root / "out")
+
+
+def test_one_mention_per_document_span(entity_figures):
+    assert entity_figures["mentions"] > 1000
+    assert entity_figures["duplicate_spans"] == 0 and entity_figures["overlapping_spans"] == 0
+
+
+def test_chunks_list_each_mention_they_hold_with_one_id(shared_run):
+    _, _, _, chunks, root = shared_run
+    mentions = {json.loads(l)["id"]: json.loads(l) for l in (root / "out" / "mentions.jsonl").read_text().splitlines()}
+    listed = set()
+    for c in chunks:
+        for m in c["mentions"]:
+            assert c["text"][m["start"]:m["end"]] == m["text"] == mentions[m["id"]]["text"]
+            assert mentions[m["id"]]["doc_start"] == c["char_start"] + m["start"]
+            listed.add(m["id"])
+    assert listed == set(mentions)
+
+
+def test_case_citations_recalled_and_short_forms_resolved(entity_figures):
+    found, total = entity_figures["case_citations"]
+    assert total >= 60 and found / total >= 0.98
+    resolved, total = entity_figures["short_forms"]
+    assert total >= 30 and resolved / total >= 0.9
+
+
+def test_cuad_defined_terms_are_aliases_of_their_party(entity_figures):
+    assert len(entity_figures["cuad_roles"]) >= 6
+    assert entity_figures["cuad_all"], entity_figures["cuad_roles"]
+
+
+def test_no_matter_wide_role_word_entity(entity_figures):
+    assert entity_figures["role_entities"] == []

