@@ -228,7 +228,10 @@ def find_definitions(text: str, named: list[Linked]) -> list[tuple[str, Linked, 
                 phrase = _NAME_BEFORE.search(text, max(0, d_start - 120), d_start)
                 b = bare.strip()
                 if phrase and (b.casefold() in {w.casefold() for w in phrase.group(1).split()}
-                               or b.replace(".", "").upper() == _initials(phrase.group(1))) and b != phrase.group(1):
+                               or b.replace(".", "").upper() == _initials(phrase.group(1))) and b != phrase.group(1) \
+                        and (any(w.casefold().strip(".,") in filters._ORG_WORDS for w in phrase.group(1).split())
+                             or not all(filters.is_english(w) for w in phrase.group(1).split()
+                                        if w.casefold() not in ("of", "and", "the", "for"))):
                     name = phrase.group(1)
                     label = "ORG" if any(w.casefold().strip(".,") in filters._ORG_WORDS for w in name.split()) \
                         or b.isupper() else "PERSON"
@@ -344,6 +347,18 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
     """
     items = [Linked(s) for s in spans]
     precise = [x for x in items if x.span.extractor != "spacy"]
+
+    # 0. "Oklahoma" + "Water Resources Board": a place the model split off an organisation's name
+    items.sort(key=lambda x: x.span.start)
+    joined: list[Linked] = []
+    for x in items:
+        prev = joined[-1] if joined else None
+        if prev is not None and prev.span.label == "GPE" and x.span.label == "ORG" and x.span.extractor == "spacy" \
+                and text[prev.span.end:x.span.start] == " " and len(text[prev.span.start:prev.span.end].split()) <= 2:
+            joined[-1] = Linked(x.span._replace(start=prev.span.start))
+            continue
+        joined.append(x)
+    items = joined
 
     # 1. caption parties replace whatever overlaps them
     parties: list[Linked] = []
@@ -543,12 +558,17 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             continue
         final.append(x)
     kept = {(x.span.start, x.span.end) for x in final}
+    result = []
     for x in final:
         if x.link is not None and x.link not in kept:
             x.link, x.link_method = None, None
-            if len(text[x.span.start:x.span.end].split()) == 1 and x.span.extractor in ("definition", "spacy"):
+            words = text[x.span.start:x.span.end].split()
+            if len(words) == 1 and words[0].casefold().strip(".,") in filters.LEGAL_WORDS:
+                continue  # a role word whose party is gone is no name
+            if len(words) == 1 and x.span.extractor in ("definition", "spacy"):
                 x.scope = "document"
-    return final
+        result.append(x)
+    return result
 
 
 def _norm_words(s: str) -> list[str]:

@@ -141,6 +141,8 @@ COURT_LINE = re.compile(r"(?i)\bcourt\b|\bcircuit\b|\bdistrict\s+of\b|\bdivision
 
 _STREET = re.compile(r"\b(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Drive|Dr\.|Parkway|Pkwy\.?|Lane|Ln\.?|"
                      r"Suite|Ste\.|Floor|Fl\.|Place|Pl\.|Plaza|Highway|Hwy\.?|Way|Court\s+St|P\.?\s?O\.?\s+Box)$", re.I)
+_PLACE_WORDS = frozenset("""island islands cove beach bay harbor harbour valley springs heights park lake river mountain
+mountains county city village town street avenue road boulevard parkway creek canyon falls hills""".split())
 _STRONG_ORG_WORDS = frozenset("""department dept agency administration authority board bureau commission committee
 council office university college school institute institution academy association society union federation league
 foundation fund trust bank bancorp insurance assurance partnership church ministry hospital corps army navy congress
@@ -232,6 +234,10 @@ def trim(text: str, start: int, end: int, label: str) -> tuple[int, int]:
         j = _TRAIL_JUNK.search(s)
         if j and j.start() > 0:
             end = start + j.start()
+        if label == "ORG":
+            w = re.search(r"[ \t\n]+(?:of|and|the|for|OF|AND|THE|FOR)$", text[start:end])
+            if w:
+                end = start + w.start()
         if label in ("ORG", "PERSON", "GPE"):
             d = re.search(r"[\s,]+\d[\d\s,-]*$", text[start:end])
             if d and d.start() > 0:
@@ -298,7 +304,8 @@ def person_ok(s: str, ctx: DocContext, start: int) -> tuple[bool, bool]:
             return False, False
         if w.casefold().strip(".,'’") in LEGAL_WORDS:
             return False, False
-    if any(w.casefold().strip(".,") in _ORG_WORDS for w in words) or any(gazetteer.is_state(w) for w in words
+    if any(w.casefold().strip(".,") in _ORG_WORDS or w.casefold().strip(".,") in _PLACE_WORDS for w in words) \
+            or any(gazetteer.is_state(w) for w in words
                                                                             if w.isupper() and len(w) == 2):
         return False, False
     core = [w for w in words if w.casefold() not in _PARTICLES and not _NAME_SUFFIX.match(w) and len(w.strip(".")) > 1]
@@ -482,7 +489,8 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
             start += first.end()
             s = text[start:end]
     if label == "PERSON":  # "Steven Clyde" + " Sharpe"
-        more = re.match(r"[ \t]+((?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])(?![ \t]+v\.)", text[end:end + 30])
+        more = re.match(r"[ \t]+((?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])(?![ \t]+v\.)(?![ \t]+(?-i:[A-Z]))",
+                        text[end:end + 30])
         if more and not ctx.common(more.group(1)) and not is_english(more.group(1)) and len(s.split()) < 4:
             end += len(more.group(0))
             s = text[start:end]

@@ -79,6 +79,10 @@ def merge_spans(statistical: list[Span], precise: list[Span]) -> list[Span]:
     Returns:
         Non-overlapping spans sorted by (start, end, label, extractor).
     """
+    # a statute the rules read whole ("Okla. Stat., Tit. 82, § 105.12") beats the bare section eyecite saw in it
+    laws = [p for p in precise if p.extractor == "rules" and p.label == "LAW"]
+    precise = [p for p in precise if not (p.source_label == "UnknownCitation" and any(
+        w.start <= p.start and p.end <= w.end and (w.end - w.start) > (p.end - p.start) for w in laws))]
     winners = _take(sorted(precise, key=lambda s: (_EXTRACTOR_RANK.get(s.extractor, 9), -(s.end - s.start),
                                                    _sort_key(s))), [])
     out = _take(sorted(statistical, key=lambda s: (-(s.end - s.start), _sort_key(s))), list(winners))

@@ -308,7 +308,7 @@ def money_spans(text: str) -> list[Span]:
 
 # ----------------------------------------------------------------------- ORG with a corporate suffix
 
-_ORG_WORD = r"(?-i:[A-Z][A-Za-z0-9&'\-]*|[A-Z]{2,}|&|of|and|the)"
+_ORG_WORD = r"(?-i:(?!(?:By|BY|Its|ITS|Name|NAME|Title|TITLE)\b)[A-Z][A-Za-z0-9&'\-]*|&|of|and|the)"
 _ORG_SUFFIX = (
     r"(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|L\.L\.P\.|Ltd\.?|Limited"
     r"|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|Partners|Group|Holdings|Bank|Trust)"
@@ -323,6 +323,9 @@ _ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their
                              r"(?:Exhibit|Schedule|Annex|Appendix|Attachment|Section|Article)\s+[A-Z0-9.]{1,4}|"
                              r"Plaintiffs?|Defendants?|Appellants?|Appellees?|Petitioners?|Respondents?|Distributor|"
                              r"Customer|Carrier|Shipper|Sponsor|Attorneys\s+for|Counsel\s+for)\s", re.I)
+
+
+_FUNCTION_WORDS = frozenset("within or to from for by with at in on into upon under over between among per via".split())
 
 
 def org_suffix_spans(text: str) -> list[Span]:
@@ -342,6 +345,20 @@ def org_suffix_spans(text: str) -> list[Span]:
             stop = _ORG_STOP_START.match(value)
         if len(value.split()) < 2 or value.count("\n") > 1:
             continue
+        words = value.replace(",", " ").split()
+        if any(w.casefold() in _FUNCTION_WORDS and w[:1].isupper() for w in words[:-1]):
+            continue  # "PLACES WITHIN OR ADJACENT TO INCORPORATED": a heading, not a name
+        body = [w for w in words[:-1] if w[:1].isalpha() and w.casefold() not in ("of", "and", "the")]
+        caps = [w.isupper() for w in body if len(w) > 1]
+        if caps and any(caps) and not all(caps):  # "Judah Lakin LAKIN & WILLE LLP": keep the capitals' name
+            k = max(i for i, w in enumerate(value.split()) if not w.isupper() and w[:1].isalpha()
+                    and w.casefold() not in ("of", "and", "the")) + 1
+            cut = len(" ".join(value.split()[:k]))
+            rest = value[cut:].lstrip()
+            start += len(value) - len(rest)
+            value = rest
+            if len(value.split()) < 2:
+                continue
         out.append(Span("ORG", start, m.end(), 1.0, "ORG", "rules"))
     return out
 
