@@ -55,7 +55,9 @@ _LEAD_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CASE_NAME = re.compile(r"\sv\.?\s|\svs\.?\s|^In re\b|^Ex parte\b|^Matter of\b|^In the Matter\b|^Estate of\b")
-_YEAR_PAREN = re.compile(r"\(([^()]{0,60}?\b(?:1[6-9]\d\d|20\d\d))\)")
+_YEAR_PAREN = re.compile(r"([,\s]*)\(([^()]{0,60}?\b(?:1[6-9]\d\d|20\d\d))\)")
+#: capitalised words joined by "&", "of" or "and" right before where eyecite's case name starts
+_NAME_CONTINUES = re.compile(r"(?:(?-i:[A-Z])[\w.'’-]*\s+)+(?:&|and|of|the)\s+$")
 #: what may stand between parallel citations of one case: punctuation and the previous one's pin cite
 _BETWEEN_PARALLEL = re.compile(r"[\s,;\[\]()]*(?:(?:at\s+)?[\d*][\d\-–—,\s n.*]*)?[\s,;\[\]()]*")
 _LAW_TAIL = re.compile(r"(?:\([A-Za-z0-9]{1,4}\))*(?:,?\s*\((?:[A-Z][\w.]*\s*)*(?:1[6-9]\d\d|20\d\d)\))?")
@@ -238,9 +240,9 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         core_start, core_end = first.span()[0], last.span()[1]
         bound = next_start(core_end - 1)
         start = max(min(full_start, core_start), prev_end(core_start), min(last_end, core_start))
-        end = max(core_end, full_end) if full_end <= bound else core_end
+        end = core_end
         pin_end = getattr(last.metadata, "pin_cite_span_end", None) or getattr(md, "pin_cite_span_end", None)
-        if end == core_end and pin_end and core_end < pin_end <= bound:
+        if pin_end and core_end < pin_end <= bound:
             end = pin_end
         # the words before the citation, without what eyecite took in from the sentence ("and", "See")
         while start < core_start and (joined[start] in " ,;.()" or joined[start].isspace()):
@@ -248,6 +250,10 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         lead_words = _LEAD_WORDS.match(joined[start:core_start])
         if lead_words:
             start += lead_words.end()
+        more = _NAME_CONTINUES.search(joined, max(0, start - 80), start)
+        if more and start > 0:  # "Watchtower Bible & " + "Tract Soc'y of N.Y., Inc. v. Colombani"
+            head = _LEAD_WORDS.match(joined[more.start():start])
+            start = more.start() + (head.end() if head else 0)
         lead = " ".join(re.sub(r"<[^>]{0,20}>", "", joined[start:core_start]).split()).strip(" ,")
         if _CASE_NAME.search(lead) and len(lead) <= 160:
             case_name = lead  # the name as written ("Roman Catholic Diocese of Brooklyn v. Cuomo")
@@ -256,9 +262,13 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         if reporter in RECORD_REPORTERS and not (case_name and md.year):
             continue  # "1 App. 13": a record or appendix cite, not the Ohio Appellate Reports
         start, end = _strip_span(text, start, end)
-        paren = _YEAR_PAREN.search(joined, core_end, min(end if end > core_end else bound, bound) + 1)
-        parenthetical = f"({' '.join(paren.group(1).split())})" if paren else None
-        if paren and paren.end() > end and paren.end() <= bound:
+        # the court-and-year parenthetical right after the citation (and pin cite); an explanatory
+        # parenthetical after it ("(holding that ...)") is not part of the mention
+        paren = _YEAR_PAREN.match(joined, end)
+        if paren is None or paren.end() > bound + 1:
+            paren = _YEAR_PAREN.search(joined, core_end, min(end + 40, bound) + 1)
+        parenthetical = f"({' '.join(paren.group(2).split())})" if paren else None
+        if paren and paren.end() > end and paren.end() <= bound + 1:
             end = paren.end()
         attrs = {
             "case_name": case_name,

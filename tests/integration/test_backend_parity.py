@@ -63,6 +63,7 @@ def _run_and_export(source: dict, db: str, name: str) -> dict:
         status=counts,
         documents=_jsonl(out / "documents.jsonl"),
         chunks=_jsonl(out / "chunks.jsonl"),
+        mentions=_jsonl(out / "mentions.jsonl"),
         entities=_jsonl(out / "entities.jsonl"),
         relationships=_jsonl(out / "relationships.jsonl"),
     )
@@ -137,6 +138,11 @@ def test_entities_and_relationships_are_identical(both):
     def relationships(run):
         return {(r["type"], r["source"], r["target"], round(float(r["weight"]), 6)) for r in run["relationships"]}
 
+    def mentions(run):
+        return {(m["id"], m["document_id"], m["label"], m["doc_start"], m["doc_end"], m["entity_id"], m["link_id"],
+                 m["link_method"], m["scope"], json.dumps(m["attrs"], sort_keys=True)) for m in run["mentions"]}
+
     assert entities(both["sqlite"]) == entities(both["postgres"])
     assert len(entities(both["sqlite"])) > 20
+    assert mentions(both["sqlite"]) == mentions(both["postgres"])
     assert relationships(both["sqlite"]) == relationships(both["postgres"])

@@ -100,7 +100,7 @@ def save(store: Store, result: DocumentResult) -> str:
 
 
 def mention_id(doc_id: str, result: DocumentResult, m: Mention) -> str:
-    return mention_id_for(chunk_id_for(doc_id, m.chunk_index), m.start, m.end, m.label)
+    return mention_id_for(doc_id, m.doc_start, m.doc_end)
 
 
 # ---------------------------------------------------------------------------- the bad rows
