@@ -121,6 +121,10 @@ def _block(key: str) -> str:
     return "".join(sorted(key.split()))[:2]
 
 
+_COURT_WORDS = frozenset("court courts of the for united states us u s district circuit appeals appeal supreme superior "
+                         "county state commonwealth".split())
+
+
 def _compatible(label: str, a: str, b: str) -> bool:
     if _DIGITS.findall(a) != _DIGITS.findall(b):
         return False
@@ -131,6 +135,8 @@ def _compatible(label: str, a: str, b: str) -> bool:
         wa, wb = a.split(), b.split()
         if len(wa) > 1 and len(wb) > 1 and wa[0][0] != wb[0][0] and wa[0][0] != wb[-1][0]:
             return False
+    if label == "COURT" and (ta - _COURT_WORDS) != (tb - _COURT_WORDS):
+        return False  # "Supreme Court of Missouri" is not the "Supreme Court of Mississippi"
     return True
 
 
@@ -350,10 +356,13 @@ def resolve(mentions: list[MentionRef], settings, matter: str) -> Resolution:
                 assignments.update(dict.fromkeys(g.mention_ids, entity_id))
                 if method == "exact" and g.cited:
                     method = "citation"
+                why = {"exact": f"same normalised name ({g.key})", "citation": f"same citation ({g.key})",
+                       "fuzzy": f"token_sort_ratio {score:g} between '{g.key}' and '{cluster.primary.key}'",
+                       "parallel": f"a parallel citation of {cluster.primary.key}"}.get(method)
                 for surface in g.surfaces:
                     surfaces.add(surface)
                     if surface != name:
-                        records[(surface, method)] = max(records.get((surface, method), (0.0, None)), (score, None))
+                        records[(surface, method)] = max(records.get((surface, method), (0.0, None)), (score, why))
                 if label == "CASE":
                     for r in g.refs:
                         for par in (r.attrs or {}).get("parallel", []) or []:

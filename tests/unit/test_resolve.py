@@ -215,3 +215,18 @@ def test_200k_mentions_in_seconds():
     assert len(res.assignments) == 200_000
     assert len(res.entities) > 20_000
     assert elapsed < 15, elapsed
+
+
+def test_courts_merge_only_when_their_jurisdiction_agrees():
+    res = resolve(_refs(("COURT", "Supreme Court of Missouri"), ("COURT", "Supreme Court of Mississippi"),
+                        ("COURT", "United States District Court for the District of Arizona"),
+                        ("COURT", "United States District Court for District of Arizona")), S, "m")
+    names = sorted(e.name for e in res.entities)
+    assert "Supreme Court of Missouri" in names and "Supreme Court of Mississippi" in names
+    assert len(res.entities) == 3  # the two Arizona spellings are one court
+
+
+def test_every_merge_says_why():
+    res = resolve(_refs(("ORG", "Acme Widgets Inc."), ("ORG", "ACME WIDGETS, INC."), ("PERSON", "Jonathan Q. Public"),
+                        ("PERSON", "Jonathon Q. Public")), S, "m")
+    assert res.merges and all(m.evidence for m in res.merges)
