@@ -63,6 +63,9 @@ _ALSO_KNOWN = re.compile(r"(?i)\b(?:d/?b/?a|doing\s+business\s+as|f/?k/?a|former
                          r"trading\s+as|t/a)\b")
 #: after a defined term that is an ordinary word, what makes it part of another name or a heading
 _MODIFIER = re.compile(r"[ \t]+(?:[A-Z][a-z]+(?![\w'’])|of[ \t]+[A-Z])")
+#: "Hernandez Roman, et al. v. Wolf": the first party's name of a case named in the text (not a caption line)
+_CASE_FIRST_PARTY = re.compile(r"(?<![\w.])((?-i:[A-Z][\w'’-]+)(?:[ \t]+(?-i:[A-Z][\w'’-]+)){1,3}),?(?:[ \t]+et[ \t]+al\.,?)?"
+                               r"[ \t]+v\.[ \t]+(?-i:[A-Z])")
 _PLURAL_DEF = re.compile(r"\b(?:collectively|together|each|jointly)\b", re.IGNORECASE)
 _BARE_COURT = re.compile(r"^(?:(?:United\s+States|U\.\s?S\.)\s+)?(?:District|Bankruptcy|Supreme|Superior|Circuit|Appellate|"
                          r"Trial|Tax)?\s*Court(?:\s+of\s+Appeals?)?$", re.IGNORECASE)
@@ -109,9 +112,12 @@ def caption_parties(text: str, ctx: filters.DocContext, limit: int = 5000) -> li
     ``attrs["roles"]`` (e.g. ``["plaintiff", "appellant"]``). [] when there is no caption."""
     head = text[:limit]
     lines: list[tuple[int, str]] = []
+    junk_only: set[int] = set()  # lines that only held the caption's ")" column
     pos = 0
     for raw in head.split("\n"):
         cleaned = _COLUMN_JUNK.sub("", raw).strip()
+        if not cleaned and raw.strip():
+            junk_only.add(len(lines))
         lines.append((pos, cleaned))
         pos += len(raw) + 1
     sep = None
@@ -132,6 +138,8 @@ def caption_parties(text: str, ctx: filters.DocContext, limit: int = 5000) -> li
         roles: list[str] = []
         for j in indices:
             line = lines[j][1]
+            if j in junk_only:
+                continue
             if not line or re.match(r"(?i)^(?:no\.|case|civil|criminal|cause|docket|appeal\s+from|on\s+appeal|"
                                     r"before|certiorari|in\s+the|filed|honorable|hon\.)", line):
                 if names or roles:
@@ -549,6 +557,13 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             if middle_ok:
                 p.link, p.link_method = (head.span.start, head.span.end), "name_variant"
                 p.attrs["evidence"] = " ".join(text[head.span.start:head.span.end].split())
+
+    # a case called by its first party ("a decision in Hernandez Roman", "Zepeda Rivas originated"): not the party
+    case_names = {" ".join(m.group(1).split()).casefold() for m in _CASE_FIRST_PARTY.finditer(text)}
+    if case_names:
+        out = [x for x in out if not (x.span.extractor == "spacy" and x.span.label in ("PERSON", "ORG")
+                                      and len(text[x.span.start:x.span.end].split()) >= 2
+                                      and " ".join(text[x.span.start:x.span.end].split()).casefold() in case_names)]
 
     # one span, one mention; a link must point at a kept mention
     out.sort(key=lambda x: (x.span.start, -(x.span.end - x.span.start)))

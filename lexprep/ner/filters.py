@@ -53,7 +53,8 @@ corporation board plan holder holders registrant borrower lender buyer seller li
 employee employer customer distributor carrier shipper sponsor contractor consultant supplier vendor purchaser
 guarantor trustee agent clerk magistrate counsel attorney attorneys esq dated date effective term terms notice
 award lien claim claims products product hardware software services territory hereto hereof herein thereof whereas
-witnesseth now therefore inc llc ltd corp co lp llp plc na usc cfr us u.s v vs et al dept department
+witnesseth now therefore inc llc ltd corp co lp llp plc na usc cfr us u.s v vs et al dept department pro se amici
+amicus curiae
 united america american ii iii iv vi vii viii ix xi xii xiii docket case cases no nos number compact treaty
 constitution statute statutes slip syllabus per curiam cert certiorari en banc dissent concurrence concurring
 dissenting affirmed reversed remanded vacated granted denied dismissed held holding see cf accord compare
@@ -338,7 +339,9 @@ def org_kind(s: str, ctx: DocContext, start: int) -> str | None:
             or re.search(r"\b[A-Z][a-z]+[A-Z][a-z]+\b", s) or re.search(r"[^\w\s&.,'’()-]", s):
         return None  # a street, a judge, a case name, a possessive phrase, "NotMatthew", OCR noise
     if gazetteer.is_known_place(s) and not _ORG_SUFFIX.search(s):
-        return "GPE"
+        return None if is_english(s) or _heading(ctx, start, start + len(s)) else "GPE"
+    if s.count("(") != s.count(")"):
+        return None
     words = _words(s)
     english = english_words()
     if re.search(r"\bCourt\b", s, re.I) and not _ORG_SUFFIX.search(s):
@@ -479,7 +482,7 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
             start += lead.end()
             s = text[start:end]
         if label == "ORG":  # "United States Bureau" + " of the Census"
-            more = re.match(r"[ \t]+of[ \t]+(?:the[ \t]+)?[A-Z][\w&'-]*(?:[ \t]+[A-Z][\w&'-]*){0,3}", text[end:end + 80])
+            more = re.match(r"[ \t]*\n?[ \t]*of[ \t]+(?:the[ \t]+)?[A-Z][\w&'-]*(?:[ \t]+[A-Z][\w&'-]*){0,3}", text[end:end + 80])
             if more and s.split()[-1].casefold() in _ORG_WORDS:
                 end += len(more.group(0))
                 s = text[start:end]

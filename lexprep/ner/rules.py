@@ -308,7 +308,7 @@ def money_spans(text: str) -> list[Span]:
 
 # ----------------------------------------------------------------------- ORG with a corporate suffix
 
-_ORG_WORD = r"(?-i:(?!(?:By|BY|Its|ITS|Name|NAME|Title|TITLE)\b)[A-Z][A-Za-z0-9&'\-]*|&|of|and|the)"
+_ORG_WORD = r"(?-i:(?!(?:By|BY|Its|ITS|Name|NAME|Title|TITLE)\b)[A-Z][A-Za-z0-9&'\-]*|[A-Z]\.|&|of|and|the)"
 _ORG_SUFFIX = (
     r"(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|L\.L\.P\.|Ltd\.?|Limited"
     r"|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|Partners|Group|Holdings|Bank|Trust)"
@@ -316,7 +316,7 @@ _ORG_SUFFIX = (
 #: two to eight capitalised words (allowing "of", "and", "&", "the" inside) ending in a corporate suffix,
 #: e.g. "ENTERPRISE TRANSPORTATION COMPANY", "I-ON INTERACTIVE, INC.", "Stallings Capital Group Consultants, Ltd."
 ORG_SUFFIX_RE = re.compile(
-    rf"(?<![\w.-])(?-i:[A-Z])[\w&'\-]*(?:(?:[ \t]|\n(?=[A-Z]))(?:{_ORG_WORD})){{0,6}},?(?:[ \t]|\n)(?=[A-Z])"
+    rf"(?<![\w.-])(?-i:[A-Z])(?:\.|[\w&'\-]*)(?:(?:[ \t]|\n(?=[A-Z]))(?:{_ORG_WORD})){{0,6}},?(?:[ \t]|\n)(?=[A-Z])"
     rf"(?i:{_ORG_SUFFIX})(?![\w])"
 )
 _ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their|By|And|Between|Of|To|In|For|With|"
@@ -349,10 +349,11 @@ def org_suffix_spans(text: str) -> list[Span]:
         if any(w.casefold() in _FUNCTION_WORDS and w[:1].isupper() for w in words[:-1]):
             continue  # "PLACES WITHIN OR ADJACENT TO INCORPORATED": a heading, not a name
         body = [w for w in words[:-1] if w[:1].isalpha() and w.casefold() not in ("of", "and", "the")]
-        caps = [w.isupper() for w in body if len(w) > 1]
-        if caps and any(caps) and not all(caps):  # "Judah Lakin LAKIN & WILLE LLP": keep the capitals' name
-            k = max(i for i, w in enumerate(value.split()) if not w.isupper() and w[:1].isalpha()
-                    and w.casefold() not in ("of", "and", "the")) + 1
+        vw = value.split()
+        title = [i for i, w in enumerate(vw[:-1]) if w[:1].isupper() and not w.isupper() and w.casefold() not in ("of", "and", "the")]
+        upper = [i for i, w in enumerate(vw[:-1]) if w.isupper() and len(w.strip(",.&")) >= 3]
+        if len(title) >= 2 and len(upper) >= 2 and max(title) < min(upper):  # "Judah Lakin LAKIN & WILLE LLP"
+            k = max(title) + 1
             cut = len(" ".join(value.split()[:k]))
             rest = value[cut:].lstrip()
             start += len(value) - len(rest)
