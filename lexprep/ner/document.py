@@ -54,7 +54,7 @@ _PARTY_TAIL = re.compile(
 )
 _DEFINITION = re.compile(
     r"\(\s*(?:(?:hereinafter|collectively|individually|together|each|jointly)[\s,]+(?:(?:referred\s+to\s+as|called|"
-    r"the|a|an)\s+)*)?(?:the\s+|a\s+|an\s+)?[\"“”'](?:the\s+)?([A-Z][\w&.'’\- ]{0,40}?)[\"“”']\s*(?:or\s+[\"“”']([A-Z][\w&.'’\- ]{0,40}?)"
+    r"the|a|an)\s+)*)?(?:the\s+|a\s+|an\s+)?[\"“”'](?:the\s+)?([A-Za-z][\w&.'’\- ]{0,40}?)[\"“”']\s*(?:or\s+[\"“”']([A-Z][\w&.'’\- ]{0,40}?)"
     r"[\"“”']\s*)?\)"
     r"|(?:hereinafter(?:\s+(?:referred\s+to\s+as|called))?|herein\s+called)\s+(?:the\s+)?[\"“”']([A-Z][\w&.'’\- ]{0,40}?)[\"“”']"
     r"|\(\s*(?:the\s+|or\s+)?([A-Z][A-Za-z&.\-]*(?:\s+[A-Z][A-Za-z&.\-]*){0,3})\s*\)",
@@ -66,6 +66,13 @@ _MODIFIER = re.compile(r"[ \t]+(?:[A-Z][a-z]+(?![\w'’])|of[ \t]+[A-Z])")
 #: "Hernandez Roman, et al. v. Wolf": the first party's name of a case named in the text (not a caption line)
 _CASE_FIRST_PARTY = re.compile(r"(?<![\w.])((?-i:[A-Z][\w'’-]+)(?:[ \t]+(?-i:[A-Z][\w'’-]+)){1,3}),?(?:[ \t]+et[ \t]+al\.,?)?"
                                r"[ \t]+v\.[ \t]+(?-i:[A-Z])")
+#: what may stand between a party's name and its definition: "Ingram Micro, a corporation organized under ...,
+#: having a place of business at ..., (" -- a description of the party, never a clause of the contract
+_DESCRIPTOR = re.compile(
+    r"[\s,]*(?:(?:(?:a|an|the)\s|having\s|with\s(?:its|a|an)\s|located\s|organized\s|incorporated\s|whose\s|its\s|"
+    r"acting\s|doing\s|formerly\s|residing\s|of\s)[^\"“”()]*)?[\s,]*",
+    re.IGNORECASE,
+)
 _PLURAL_DEF = re.compile(r"\b(?:collectively|together|each|jointly)\b", re.IGNORECASE)
 _BARE_COURT = re.compile(r"^(?:(?:United\s+States|U\.\s?S\.)\s+)?(?:District|Bankruptcy|Supreme|Superior|Circuit|Appellate|"
                          r"Trial|Tax)?\s*Court(?:\s+of\s+Appeals?)?$", re.IGNORECASE)
@@ -280,13 +287,14 @@ def find_definitions(text: str, named: list[Linked]) -> list[tuple[str, Linked, 
             named_by = [x for x in cand if term0.replace(".", "").upper() == _initials(text[x.span.start:x.span.end])
                         or term0.casefold() in {w.casefold() for w in re.findall(r"[\w'’-]+", text[x.span.start:x.span.end])}]
             parties = [x for x in cand if x.span.label in ("ORG", "PERSON") and d_start - x.span.end <= 300]
+            described = [x for x in parties if _DESCRIPTOR.fullmatch(text[x.span.end:d_start])]
             if named_by:
                 ante = named_by[-1]
-            elif term0.replace(".", "").isupper() or not parties:
+            elif term0.replace(".", "").isupper() or not described or not term0[:1].isupper():
                 prev_end = m.end()
-                continue  # an acronym that spells nothing before it, or nothing to define
+                continue  # an acronym that spells nothing before it; a term for a thing ("Retainer Fee")
             else:
-                ante = parties[0]
+                ante = described[0]
         evidence = " ".join(text[ante.span.start:m.end()].split())
         if len(evidence) > 240:
             evidence = evidence[:110] + " … " + evidence[-110:]
