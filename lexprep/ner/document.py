@@ -566,6 +566,18 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
                 p.link, p.link_method = (head.span.start, head.span.end), "name_variant"
                 p.attrs["evidence"] = " ".join(text[head.span.start:head.span.end].split())
 
+    # a name the model read as an organisation with nothing that says so stays only where the document
+    # refers back to it (a definition, a short name, an acronym) or it refers to something itself
+    targets = {x.link for x in out if x.link is not None}
+    kept_out = []
+    for x in out:
+        if x.span.normalized == "?weak":
+            if x.link is None and (x.span.start, x.span.end) not in targets:
+                continue
+            x.span = x.span._replace(normalized=None)
+        kept_out.append(x)
+    out = kept_out
+
     # a case called by its first party ("a decision in Hernandez Roman", "Zepeda Rivas originated"): not the party
     case_names = {" ".join(m.group(1).split()).casefold() for m in _CASE_FIRST_PARTY.finditer(text)}
     if case_names:

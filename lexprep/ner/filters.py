@@ -13,9 +13,11 @@ repairs what can be repaired:
   A one-word name is kept only after an honorific ("Mr. Herrmann", "Justice Scalia") or, decided
   later in lexprep.ner.document, when the document names that person in full. "&" or a corporate
   suffix makes it an ORG.
-- ORG: a corporate suffix or an organisation word (Department, Board of, University, Bank ...), an
-  acronym, or a name not made only of words the document uses in lower case; a statute's name
-  becomes LAW, a court's name COURT. Headings in capitals without such a word are dropped.
+- ORG: a corporate suffix or an organisation word (Department, Board of, University, Bank ...), or a
+  well-known acronym. A name with nothing that says organisation ("Ingram Micro", "Mesa Verde") and an
+  acronym the document does not spell out are kept only where the document refers back to them (a
+  definition, a short name, an acronym: lexprep.ner.document); a statute's name becomes LAW, a place
+  GPE. Headings in capitals and capitalised ordinary words ("Product or Service") are dropped.
 - GPE: a known place (lexprep.ner.gazetteer), "<City>, <State>", "State of X", "X County".
 - DATE: a date or a period (a month, a year, a numeric date, "30 days", "five (5) years"); not a
   zip code, a bar number, an age, or "second".
@@ -368,7 +370,7 @@ def org_kind(s: str, ctx: DocContext, start: int) -> str | None:
             return None  # an ordinary word ("Sailors"); a company called by one such word needs a definition
         if re.search(r"[a-z][A-Z]", w) and len(w) <= 4:
             return None  # "CoC": an abbreviation of a common phrase
-        return "ORG"
+        return "?weak"
     if not any(w[:1].isupper() for w in words):
         return None
     if keyword:
@@ -387,7 +389,7 @@ def org_kind(s: str, ctx: DocContext, start: int) -> str | None:
         return None  # capitalised ordinary words: a defined term or a heading ("Guarantee Issue Limit")
     if _heading(ctx, start, start + len(s)) or _whole_line(ctx, start, start + len(s)):
         return None
-    return "ORG"
+    return "?weak"  # a name with nothing that says organisation: kept where the document refers back to it
 
 
 _AFTER_PLACE = re.compile(r"[ \t]+(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Drive|Parkway|Lane|Way|"
@@ -510,8 +512,8 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
         kind = org_kind(s, ctx, start)
         if kind is None:
             return None
-        if kind == "?acronym":
-            kind, normalized = "ORG", "?acronym"
+        if kind in ("?acronym", "?weak"):
+            kind, normalized = "ORG", kind
         label = kind
     elif label == "GPE":
         if not gpe_ok(s, ctx, end):

@@ -53,7 +53,8 @@ def test_org_checks_and_relabels():
     assert _refine(text, "ORG", "Board of Immigration Appeals") == ("ORG", "Board of Immigration Appeals", None)
     assert _refine(text, "ORG", "SANTA ANA")[0] == "GPE"
     assert _refine(text, "ORG", "Product or Service") is None
-    assert _refine(text, "ORG", "NETGEAR") == ("ORG", "NETGEAR", None)
+    # nothing in the name says organisation: kept only where the document refers back to it
+    assert _refine(text, "ORG", "NETGEAR") == ("ORG", "NETGEAR", "?weak")
 
 
 def test_gpe_date_money_law_checks():
@@ -143,3 +144,13 @@ def test_caption_parties_roles_surnames_and_bare_courts():
     # words inside the case name are part of the CASE mention only
     case = next(m for m in ms if m.label == "CASE")
     assert case.text.startswith("Miller v. State") and not any(m.text == "Miller" for m in ms)
+
+
+def test_a_bare_name_read_as_org_needs_the_document_to_refer_back_to_it():
+    text = ("The report was read at Mesa Verde yesterday. Ingram Micro (\"IM\") buys hardware; IM pays on time "
+            "and Ingram Micro ships.")
+    ms = document_mentions(text, S0, "contract")
+    texts = {m.text for m in ms}
+    assert "Mesa Verde" not in texts
+    im = [m for m in ms if m.text == "IM"]
+    assert im and all(m.link is not None and text[m.link[0]:m.link[1]] == "Ingram Micro" for m in im)
