@@ -48,6 +48,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LEXPREP_SHARED_DIR", REPO.parent / "shared"))
 sys.path.insert(0, str(REPO))
 
+from bench.eval_cuad_parties import is_role, norm  # noqa: E402 - the same party matching as the CUAD recall
+
 ROLE_WORDS = frozenset("""plaintiff plaintiffs defendant defendants appellant appellants appellee appellees petitioner
 petitioners respondent respondents court state commonwealth agreement company party parties clerk government
 customer distributor carrier shipper sponsor licensor licensee buyer seller borrower lender tenant landlord
@@ -55,19 +57,6 @@ employee employer contractor consultant supplier vendor purchaser guarantor trus
 registrant""".split())
 SHORT_FORMS = ("IdCitation", "SupraCitation", "ShortCaseCitation", "ReferenceCitation")
 RESOLVED_METHODS = {"id_cite", "supra", "short_cite", "reference"}
-
-
-def norm(s: str) -> str:
-    s = re.sub(r"[^\w\s]", " ", s.casefold())
-    s = re.sub(r"\b(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|lp|llp|plc)\b", " ", s)
-    s = re.sub(r"^\s*the\s+", "", s)
-    return " ".join(s.split())
-
-
-def is_role(party: str) -> bool:
-    core = re.sub(r'[()"“”]', "", party).strip()
-    core = re.sub(r"^the\s+", "", core, flags=re.I)
-    return len(core.split()) == 1 and core[:1].isupper() and core[1:].islower()
 
 
 def run_lexprep(work: Path) -> tuple[Path, Path]:
