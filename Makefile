@@ -57,6 +57,6 @@ export LEXPREP_NIGHTLY_MATTER ?= nightly
 export LEXPREP_IMAGE ?= lexprep
 deploy: install
 	@test -n "$$PREFECT_API_URL" || { echo "deploy: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
-	$(BIN)/python -m deployments.bootstrap setup
-	names="$$($(BIN)/python -m deployments.bootstrap names $(if $(DEPLOY_DOCKER),--with-docker))" && \
-	  $(BIN)/python -m deployments.cli --no-prompt deploy $$(printf -- '-n %s ' $$names)
+	$(BIN)/python -m lexprep_prefect.deployments.bootstrap setup
+	names="$$($(BIN)/python -m lexprep_prefect.deployments.bootstrap names $(if $(DEPLOY_DOCKER),--with-docker))" && \
+	  $(BIN)/python -m lexprep_prefect.deployments.cli --no-prompt deploy $$(printf -- '-n %s ' $$names)

@@ -221,7 +221,7 @@ def run(
     # NER workers load their model while Prefect starts (the flow then finds the pool warm)
     pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
-    from flows.process_matter import process_matter  # imports Prefect
+    from lexprep_prefect.flows.process_matter import process_matter  # imports Prefect
 
     if not verbose:  # Prefect's client services log "Still processing items..." on their own root-level loggers
         import logging

@@ -6,7 +6,7 @@ up (work pools, limits, block types, the deployments of prefect.yaml), a process
 repository), and ``run_deployment`` processes a small matter (a text file and a DOCX) into a SQLite
 store, which is then checked with lexprep.store.Store.
 
-The stage deployments (flows/stages.py: ``ocr-document/gpu``, ``transcribe-recording/gpu``) are run the same
+The stage deployments (lexprep_prefect/flows/stages.py: ``ocr-document/gpu``, ``transcribe-recording/gpu``) are run the same
 way: a second process worker polls ``lexprep-gpu`` (this machine stands in for the EC2 GPU worker, so the
 deployments' pull step is pointed from the GPU checkout /opt/lexprep at this repository), and
 ``process-matter/local`` sends OCR and transcription there with ``settings_overrides.deployments``. Both
@@ -151,7 +151,7 @@ def worker(deployed) -> Iterator[dict]:
         PREFECT_LOGGING_LEVEL="INFO",
         PREFECT_LOCAL_STORAGE_PATH=str(_result_storage(deployed)),
         # API keys come from the worker's environment (never from parameters); they must not travel
-        # to the stage deployments either (tasks/stages.py strips them)
+        # to the stage deployments either (lexprep_prefect/tasks/stages.py strips them)
         LEXPREP_OCR__MISTRAL_API_KEY=FAKE_MISTRAL_KEY,
         LEXPREP_ASR__OPENAI_API_KEY=FAKE_OPENAI_KEY,
     )
@@ -201,13 +201,13 @@ def test_make_deploy_sets_up_the_api(deployed):
 
     from prefect.client.orchestration import get_client
 
-    from blocks import BLOCK_TYPES
-    from deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
+    from lexprep_prefect.blocks import BLOCK_TYPES
+    from lexprep_prefect.deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
 
     out = deployed["stdout"] + deployed["stderr"]
     assert "process-matter/local" in out
-    if not (REPO / "flows" / "stages.py").exists():
-        assert "flows/stages.py does not exist yet" in out
+    if not (REPO / "lexprep_prefect" / "flows" / "stages.py").exists():
+        assert "lexprep_prefect/flows/stages.py does not exist yet" in out
     else:
         for name in STAGE_DEPLOYMENTS:  # `prefect deploy -n` names match the API names here
             assert name in out
@@ -240,7 +240,7 @@ def test_make_deploy_sets_up_the_api(deployed):
             assert nightly.parameters["source"].startswith("s3://")
             assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
             assert nightly.global_concurrency_limit is not None and nightly.global_concurrency_limit.limit == 1
-            if (REPO / "flows" / "stages.py").exists():
+            if (REPO / "lexprep_prefect" / "flows" / "stages.py").exists():
                 for name in STAGE_DEPLOYMENTS:
                     stage = await client.read_deployment_by_name(name)
                     assert stage.work_pool_name == "lexprep-gpu"
@@ -255,7 +255,7 @@ def test_make_deploy_sets_up_the_api(deployed):
 
 
 def test_block_round_trip_keeps_secrets_secret(deployed):
-    from blocks import BLOCK_TYPES, LexprepDatabase, LexprepSettingsBlock, OpenAICredentials, register_all
+    from lexprep_prefect.blocks import BLOCK_TYPES, LexprepDatabase, LexprepSettingsBlock, OpenAICredentials, register_all
 
     with _api(deployed["api_url"]):
         assert register_all() == [b.get_block_type_slug() for b in BLOCK_TYPES]  # idempotent, sync
@@ -352,8 +352,8 @@ def stage_deployments(deployed) -> dict[str, object]:
     this machine, whose checkout is REPO, so the deployments are patched the way an operator would edit
     them in the UI. Everything else (pool, job variables, entrypoint) is what `make deploy` made.
     """
-    if not (REPO / "flows" / "stages.py").exists():
-        pytest.skip("flows/stages.py does not exist yet")
+    if not (REPO / "lexprep_prefect" / "flows" / "stages.py").exists():
+        pytest.skip("lexprep_prefect/flows/stages.py does not exist yet")
     from prefect.client.schemas.actions import DeploymentUpdate
 
     async def patch(client):

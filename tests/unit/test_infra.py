@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
-from deployments.bootstrap import deployable, deployment_cli_name, load_prefect_yaml
+from lexprep_prefect.deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
+from lexprep_prefect.deployments.bootstrap import deployable, deployment_cli_name, load_prefect_yaml
 
 pytestmark = pytest.mark.unit
 
@@ -144,7 +144,7 @@ def test_gpu_and_local_deployments_land_where_expected():
     assert by_name["process-matter/cloud"]["parameters"]["profile"] == "cloud"
     for name in ("ocr-document/gpu", "transcribe-recording/gpu"):
         assert by_name[name]["work_pool"]["name"] == "lexprep-gpu"
-        assert by_name[name]["entrypoint"].startswith("flows/stages.py:")
+        assert by_name[name]["entrypoint"].startswith("lexprep_prefect/flows/stages.py:")
     assert WORK_POOLS["lexprep-gpu"].type == "process" and WORK_POOLS["lexprep-local"].type == "process"
     assert WORK_POOLS["lexprep-docker"].type == "docker"
 
@@ -173,7 +173,7 @@ def test_deployable_skips_missing_files_and_docker():
     reasons = dict(skipped)
     assert "process-matter/local" in names
     assert "process-matter/docker" in reasons and "Docker" in reasons["process-matter/docker"]
-    if not (REPO / "flows" / "stages.py").exists():
+    if not (REPO / "lexprep_prefect" / "flows" / "stages.py").exists():
         assert "ocr-document/gpu" in reasons and "does not exist yet" in reasons["ocr-document/gpu"]
     with_docker, _ = deployable(with_docker=True)
     assert "process-matter/docker" in with_docker

@@ -2,8 +2,8 @@
 
 Usage (against ``PREFECT_API_URL``; ``make deploy`` runs both)::
 
-    python -m deployments.bootstrap            # work pools, tag concurrency limits, rate limits, block types
-    python -m deployments.bootstrap names      # "flow/deployment" names to pass to `prefect deploy -n`
+    python -m lexprep_prefect.deployments.bootstrap            # work pools, tag concurrency limits, rate limits, block types
+    python -m lexprep_prefect.deployments.bootstrap names      # "flow/deployment" names to pass to `prefect deploy -n`
 
 ``setup`` creates what is missing and leaves what exists alone (a work pool edited in the UI keeps its
 template); tag and rate limits are set to the values in :mod:`deployments` every time. Exit status 1
@@ -24,9 +24,10 @@ from typing import Any
 
 import yaml
 
-from deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS, WorkPoolSpec
+from lexprep_prefect.deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS, WorkPoolSpec
 
-REPO = Path(__file__).resolve().parents[1]
+#: the project root `prefect deploy` runs in (prefect.yaml and the entrypoint files are relative to it)
+REPO = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO / "prefect.yaml"
 
 
@@ -145,7 +146,7 @@ async def setup(say=print) -> None:
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
-    from blocks import BLOCK_TYPES
+    from lexprep_prefect.blocks import BLOCK_TYPES
 
     async with get_client() as client:
         error = await client.api_healthcheck()
@@ -164,7 +165,7 @@ async def setup(say=print) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deployments.bootstrap", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lexprep_prefect.deployments.bootstrap", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("setup", help="work pools, concurrency and rate limits, block types (the default)")
     names = sub.add_parser("names", help="prefect.yaml deployments deployable here, one per line")

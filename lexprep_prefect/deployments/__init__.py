@@ -10,7 +10,7 @@
   ``prefect.concurrency.sync.rate_limit("mistral-api")`` before each API request;
 - lexprep's block types (``blocks.register_all``).
 
-``python -m deployments.bootstrap`` does all of that idempotently; ``python -m deployments.bootstrap names``
+``python -m lexprep_prefect.deployments.bootstrap`` does all of that idempotently; ``python -m lexprep_prefect.deployments.bootstrap names``
 lists the prefect.yaml deployments that can be deployed here (see :mod:`deployments.bootstrap`).
 """
 

@@ -11,9 +11,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from lexprep import progress
 from lexprep.models import DocStatus
-from tasks.common import get_store, load_settings
-from tasks.documents import DocumentOutcome, discover_sources, process_document
-from tasks.matter import build_graph, matter_status, publish_summary, quality_gates, resolve_entities
+from lexprep_prefect.tasks.common import get_store, load_settings
+from lexprep_prefect.tasks.documents import DocumentOutcome, discover_sources, process_document
+from lexprep_prefect.tasks.matter import build_graph, matter_status, publish_summary, quality_gates, resolve_entities
 
 log = logging.getLogger("lexprep.flows")
 
@@ -136,7 +136,7 @@ def process_matter(
     return summary
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m flows.process_matter PATH MATTER`
+if __name__ == "__main__":  # pragma: no cover - `python -m lexprep_prefect.flows.process_matter PATH MATTER`
     import sys
 
     print(process_matter(sys.argv[1], sys.argv[2]))

@@ -8,7 +8,7 @@ from prefect.artifacts import create_table_artifact
 from lexprep import pipeline
 from lexprep.settings import Settings
 
-from tasks.common import STAGE_TASK_OPTIONS, get_store
+from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, get_store
 
 
 @task(name="resolve-entities", **STAGE_TASK_OPTIONS)

@@ -60,7 +60,7 @@ def load_settings(profile: str | None = None, overrides: dict | None = None, db:
     if db:
         data["db_url"] = db
     if settings_block:
-        from blocks import LexprepSettingsBlock
+        from lexprep_prefect.blocks import LexprepSettingsBlock
 
         return LexprepSettingsBlock.load(settings_block).to_settings(**data)
     return Settings(**data)

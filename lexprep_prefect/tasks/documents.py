@@ -27,7 +27,7 @@ from lexprep.models import (
 from lexprep.settings import Settings
 from lexprep.sources import SourceRef, describe, list_sources, read_bytes
 
-from tasks.common import STAGE_TASK_OPTIONS, get_store
+from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, get_store
 
 log = logging.getLogger("lexprep.tasks")
 
@@ -78,7 +78,7 @@ def ocr_task(source: SourceFile, data: bytes, extracted: ExtractedDocument, sett
     if settings.ocr_engine() == "mistral":
         rate_limit("mistral-api", occupy=max(1, len(pipeline.needs_ocr_pages(extracted))), strict=False)
     if settings.deployments.ocr:
-        from tasks.stages import ocr_on_deployment
+        from lexprep_prefect.tasks.stages import ocr_on_deployment
 
         return ocr_on_deployment(source, data, extracted, settings)
     return pipeline.ocr_stage(source, data, extracted, settings)
@@ -91,7 +91,7 @@ def transcribe_task(source: SourceFile, data: bytes, extracted: ExtractedDocumen
     if settings.asr_engine() == "openai":
         rate_limit("openai-api", strict=False)
     if settings.deployments.transcribe:
-        from tasks.stages import transcribe_on_deployment
+        from lexprep_prefect.tasks.stages import transcribe_on_deployment
 
         return transcribe_on_deployment(source, data, extracted, settings)
     return pipeline.transcribe_stage(source, data, extracted, settings)

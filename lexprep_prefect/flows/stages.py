@@ -14,7 +14,7 @@ from prefect import flow
 
 from lexprep import pipeline
 from lexprep.sources import describe, read_bytes
-from tasks.common import load_settings
+from lexprep_prefect.tasks.common import load_settings
 
 
 def _load(source_uri: str, file_name: str | None):

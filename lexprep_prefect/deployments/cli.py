@@ -1,4 +1,4 @@
-"""``python -m deployments.cli ARGS...`` runs ``prefect ARGS...`` with one client-side compatibility fix.
+"""``python -m lexprep_prefect.deployments.cli ARGS...`` runs ``prefect ARGS...`` with one client-side compatibility fix.
 
 Why: after creating each deployment, ``prefect deploy`` (3.8.8) asks the API for the pool's online
 workers with ``{"offset": null, "limit": null}`` in the request body. FastAPI 0.151 and later no longer
