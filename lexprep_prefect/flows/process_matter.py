@@ -33,7 +33,7 @@ def _store_url(settings, db: str | None) -> str:
     temporary directory the worker runs it in, and be deleted with it)."""
     from prefect.runtime import deployment
 
-    if db is None and settings.db_url is None and deployment.get_id() is not None:
+    if db is None and settings.db_url is None and deployment.id is not None:
         raise ConfigurationError(
             "no store for this deployment run: pass the db parameter, set LEXPREP_DB_URL in the worker's "
             "environment, or name a lexprep-settings block with a database (settings_block)")

@@ -24,7 +24,7 @@ def _require_shared_results() -> None:
     """A stage run from a deployment hands its result to a run on another machine: it needs shared storage."""
     from prefect.runtime import deployment
 
-    if RESULT_STORAGE is None and deployment.get_id() is not None:
+    if RESULT_STORAGE is None and deployment.id is not None:
         raise ConfigurationError(
             "LEXPREP_RESULT_STORAGE is not set on this worker: the calling run could not read this stage's "
             "result. Set it to a storage block both machines reach (e.g. s3-bucket/lexprep-results)")

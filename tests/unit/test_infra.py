@@ -287,7 +287,7 @@ def test_limits_and_pools_are_sane():
 
 
 def test_sqlalchemy_is_pinned_below_2_1():
-    """Prefect 3.8.8's scheduler breaks under SQLAlchemy 2.1 (tests/integration/test_schedules.py shows it working)."""
+    """Prefect 3.8.8's scheduler breaks under SQLAlchemy 2.1 (test_deploy.py::test_nightly_schedule_creates_runs)."""
     spec = next(d for d in PYPROJECT["project"]["dependencies"] if d.lower().startswith("sqlalchemy"))
     assert "<2.1" in spec.replace(" ", "")
     pinned = re.search(r"^SQLAlchemy==(\S+)$", (REPO / "constraints.txt").read_text(), re.M | re.I).group(1)
