@@ -316,7 +316,8 @@ def status(
     json_out: bool = typer.Option(False, "--json", help="one JSON object"),
     watch: bool = typer.Option(False, "--watch", "-w", help="a live view of the matter's documents until Ctrl-C"),
     interval: float = typer.Option(1.0, "--interval", help="seconds between refreshes of --watch", min=0.1),
-    until_done: bool = typer.Option(False, "--until-done", help="with --watch: stop when no run is in progress"),
+    until_done: bool = typer.Option(False, "--until-done",
+                                    help="with --watch: stop once a run has happened and none is in progress"),
 ) -> None:
     """Counts for a matter: documents by status, pages by method, chunks, mentions, entities, relationships.
 
@@ -387,7 +388,7 @@ def _watch(matter: str, db: str | None, interval: float, until_done: bool, json_
                 while True:
                     events += changes(before, snap)
                     view.update(_watch_view(matter, snap, events))
-                    if until_done and not snap.running:
+                    if until_done and snap.done:
                         break
                     time.sleep(interval)
                     before, snap = snap, take_snapshot(store, matter_id)
@@ -403,7 +404,7 @@ def _watch(matter: str, db: str | None, interval: float, until_done: bool, json_
                        if snap.in_progress else ""))
             for line in changes(before, snap) if before is not None else []:
                 say(line)
-            if until_done and not snap.running:
+            if until_done and snap.done:
                 if json_out:
                     print(json.dumps(snap.to_dict()), flush=True)
                 break

@@ -52,6 +52,11 @@ class Snapshot:
         """A run has started and not finished, or documents are still in a stage."""
         return bool(self.in_progress) or (self.run_started_at is not None and self.run_finished_at is None)
 
+    @property
+    def done(self) -> bool:
+        """A run has happened and nothing is in progress (``status --watch --until-done`` stops here)."""
+        return self.run_started_at is not None and not self.running
+
     def to_dict(self) -> dict[str, Any]:
         def row(r: DocumentRow) -> dict[str, Any]:
             return {"file_name": r.file_name, "status": r.status, "error": r.error,

@@ -206,6 +206,29 @@ def test_status_watch_until_done(run):
     assert "1 done" in proc.stdout and "2 failed" in proc.stdout
 
 
+def test_status_watch_follows_a_run_as_it_happens(run):
+    """A watcher started before the run (the matter does not exist yet) prints documents reaching their
+    stages and failures with their reasons, then stops when the run is done."""
+    env = _env(run["home"])
+    watch = subprocess.Popen([str(BIN / "lexprep"), "status", "--matter", "watched", "--db", run["db"], "--watch",
+                              "--until-done", "--interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env, cwd=run["root"])
+    try:
+        proc = lexprep("run", str(run["src"]), "--matter", "watched", "--db", run["db"], home=run["home"],
+                       cwd=run["root"])
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out, err = watch.communicate(timeout=60)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+    assert watch.returncode == 0, err
+    assert "waiting for matter 'watched'" in err
+    lines = out.splitlines()
+    assert any("empty.pdf: FAILED" in line and "empty" in line.split("FAILED", 1)[1] for line in lines), out
+    assert any("will.txt: done" in line for line in lines), out
+    assert "run finished: 1 done, 2 failed" in lines[-1], out
+
+
 def test_unreachable_api_is_one_line_and_exit_2(run):
     t0 = time.monotonic()
     proc = lexprep("run", str(run["src"]), "--matter", "m2", "--db", run["db"], home=run["home"], cwd=run["root"],

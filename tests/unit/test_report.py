@@ -118,12 +118,14 @@ def _source(name: str) -> SourceFile:
 def test_watch_snapshots_follow_a_run(tmp_path: Path):
     store = Store.open(f"sqlite:///{tmp_path / 'w.db'}")
     matter_id = store.ensure_matter("m")
+    empty = take_snapshot(store, matter_id)
+    assert not empty.running and not empty.done  # no run yet: --until-done keeps waiting
     a = store.register_document(matter_id, "m", _source("a.txt"))
     b = store.register_document(matter_id, "m", _source("b.txt"))
     run_id = store.start_run(matter_id)
     store.set_status(a, DocStatus.extracting.value)
     first = take_snapshot(store, matter_id)
-    assert first.running and {r.file_name for r in first.in_progress} == {"a.txt", "b.txt"}
+    assert first.running and not first.done and {r.file_name for r in first.in_progress} == {"a.txt", "b.txt"}
     assert first.by_status == {"extracting": 1, "pending": 1}
 
     store.set_status(a, DocStatus.chunking.value)
@@ -136,7 +138,7 @@ def test_watch_snapshots_follow_a_run(tmp_path: Path):
     store.save_document(a, DocumentResult(source=_source("a.txt"), status="done"), "1", "fp")
     store.finish_run(run_id, {})
     third = take_snapshot(store, matter_id)
-    assert not third.running and third.by_status == {"done": 1, "failed": 1}
+    assert not third.running and third.done and third.by_status == {"done": 1, "failed": 1}
     assert changes(second, third)[-1] == "run finished: 1 done, 1 failed"
     assert changes(third, take_snapshot(store, matter_id)) == []
     assert third.to_dict()["failures"][0]["error"] == "file is empty"
