@@ -237,3 +237,15 @@ def test_unreachable_api_is_one_line_and_exit_2(run):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "http://127.0.0.1:9/api" in lines[0] and "Traceback" not in proc.stderr, proc.stderr
     assert time.monotonic() - t0 < 30
+
+
+def test_temporary_server_that_does_not_start_is_one_line_and_exit_2(tmp_path):
+    """The ephemeral path: a start-up timeout too short for any machine (1 s, from the environment, which the
+    CLI's own 180 s default leaves alone) ends in one line and exit 2, not a traceback."""
+    write_demo_matter(tmp_path / "m")
+    proc = lexprep("run", str(tmp_path / "m"), "--matter", "m", "--db", f"sqlite:///{tmp_path / 's.db'}",
+                   home=tmp_path / "home", cwd=tmp_path, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1")
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "temporary Prefect server did not start" in lines[0], proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
