@@ -229,10 +229,13 @@ def run(
     api = _use_prefect_api()
     from lexprep import pipeline, progress
 
-    # NER workers load their model while Prefect starts (the flow then finds the pool warm)
-    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
-
     from lexprep_prefect.flows.process_matter import process_matter  # imports Prefect
+
+    # NER workers load their model while the flow run starts and the first documents are extracted (the
+    # mentions stage then finds the pool warm). Not before Prefect's import: on 2 busy cores the workers'
+    # model loading slowed that import down more than it saved (bench_startup: 7-11 s -> 3-4 s before
+    # the first document under load, total wall no worse)
+    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
     if not verbose:  # Prefect's client services log "Still processing items..." on their own root-level loggers
         import logging
