@@ -9,6 +9,7 @@ DEMO_DB ?= sqlite:///demo.db
 .PHONY: demo test install system-deps bench clean deploy
 
 $(BIN)/python:
+	@PYTHON=$(PYTHON) scripts/system-deps venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 

@@ -217,3 +217,14 @@ def test_make_demo_and_test_run_the_script():
         body = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
         assert f"scripts/system-deps {purpose}" in body.splitlines()[1], body
     assert (REPO / ".ci" / "run").read_text().strip().endswith("make test")
+
+
+def test_system_deps_knows_when_venv_cannot_work(fake_machine, tmp_path):
+    """Debian's python3 lacks ensurepip until python3-venv is installed: `make` would fail at `python3 -m venv`."""
+    python = tmp_path / "python3"
+    _stub(python, 'exit 1')  # every import fails, as ensurepip does without python3-venv
+    proc = subprocess.run(["/bin/bash", str(REPO / "scripts" / "system-deps"), "--check", "venv"], capture_output=True,
+                          text=True, env={"PATH": str(fake_machine["bin"]), "PYTHON": str(python)})
+    assert proc.returncode == 1 and "python3-venv" in proc.stdout
+    makefile = (REPO / "Makefile").read_text()
+    assert "scripts/system-deps venv" in makefile.split("$(BIN)/python:", 1)[1].split("\n\n", 1)[0]
