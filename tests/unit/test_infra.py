@@ -297,6 +297,33 @@ def test_sqlalchemy_is_pinned_below_2_1():
     assert tuple(int(x) for x in sqlalchemy.__version__.split(".")[:2]) < (2, 1), sqlalchemy.__version__
 
 
+#: the oldest Python the README's "fresh Debian" has: Debian 12's python3
+OLDEST_PYTHON = "3.11.2"
+
+
+def test_constraints_install_on_the_oldest_supported_python():
+    """Every pin of constraints.txt that is installed here declares a Requires-Python that Debian 12's
+    python3 meets (soupsieve 4.x needs 3.11.5: `make demo` failed to resolve on a fresh bookworm)."""
+    from importlib import metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    assert SpecifierSet(PYPROJECT["project"]["requires-python"]).contains(OLDEST_PYTHON)
+    checked, too_new = 0, []
+    for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (REPO / "constraints.txt").read_text(), re.M):
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        if dist.version != version:
+            continue
+        checked += 1
+        spec = dist.metadata.get("Requires-Python")
+        if spec and not SpecifierSet(spec).contains(OLDEST_PYTHON):
+            too_new.append(f"{name}=={version} (Requires-Python {spec})")
+    assert checked > 100 and not too_new, too_new
+
+
 def test_wheel_installs_one_namespaced_package():
     include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
     assert set(include) == {"lexprep", "lexprep.*", "lexprep_prefect", "lexprep_prefect.*"}
