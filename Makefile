@@ -1,4 +1,6 @@
-# lexprep: `make demo` and `make test` do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11+.
+# lexprep: `make demo` and `make test` do all the set-up on a fresh Debian/Ubuntu machine with Python 3.11+
+# (the Debian tools too, when apt-get is usable: as root or through passwordless sudo; otherwise they say
+# what they skip).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,12 +9,13 @@ DEMO_DB ?= sqlite:///demo.db
 .PHONY: demo test install system-deps bench clean deploy
 
 $(BIN)/python:
+	@PYTHON=$(PYTHON) scripts/system-deps venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# the default (local) profile and the demo's PDF writer
+# the default (local) profile, s3:// sources (the nightly deployment) and the demo's PDF writer
 $(VENV)/.installed-local: pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[local,demo]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[local,s3,demo]"
 	touch $@
 
 # everything the tests exercise (cloud clients, Postgres, S3, the tiny torch models)
@@ -23,22 +26,21 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 install: $(VENV)/.installed-local
 
 # Debian tools of the local profile: tesseract (OCR), ffmpeg, and the legacy-format converters (.doc:
-# antiword, WordPerfect: wpd2text). Without them those files wait as needs_ocr or are recorded
-# `unsupported`, naming the tool. Needs root (or sudo).
+# antiword, WordPerfect: wpd2text); `make test` adds postgresql, ocrmypdf, espeak-ng, fonts-dejavu-core
+# and git. Installed when missing and apt-get is usable (root or passwordless sudo); otherwise the
+# script says what is skipped (those files wait as needs_ocr or are recorded unsupported, naming the tool).
 system-deps:
-	@if command -v apt-get >/dev/null 2>&1; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	    tesseract-ocr tesseract-ocr-eng ffmpeg antiword libwpd-tools >/dev/null; \
-	else echo "no apt-get: install tesseract-ocr, ffmpeg, antiword and libwpd-tools (wpd2text) yourself"; fi
+	@scripts/system-deps test
 
 demo: $(VENV)/.installed-local
+	@scripts/system-deps demo
 	rm -rf demo_matter demo_out demo.db
 	$(BIN)/lexprep demo-matter demo_matter
 	$(BIN)/lexprep run demo_matter --matter demo --db $(DEMO_DB)
 	$(BIN)/lexprep export --matter demo --db $(DEMO_DB) --out demo_out
 
 test: $(VENV)/.installed-test
+	@scripts/system-deps test
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-local
@@ -48,15 +50,17 @@ clean:
 	rm -rf demo_matter demo_out demo.db lexprep.db .pytest_cache
 
 # Set up the Prefect API in PREFECT_API_URL (work pools, tag concurrency and rate limits, block types;
-# idempotent) and deploy prefect.yaml. Deploys every deployment whose entrypoint file exists, except the
-# docker one unless DEPLOY_DOCKER=1 (its build needs a Docker engine and prefect-docker). Run a worker
-# with: $(BIN)/prefect worker start --pool lexprep-local
+# idempotent) and deploy prefect.yaml: every deployment whose deploy-time variables are set, except the
+# docker one unless DEPLOY_DOCKER=1 (its build needs a Docker engine and prefect-docker). Workers clone
+# LEXPREP_GIT_REPOSITORY at LEXPREP_GIT_BRANCH (default: this checkout's origin, else its path, and its
+# branch); nightly-s3 needs LEXPREP_NIGHTLY_S3_PREFIX and LEXPREP_NIGHTLY_MATTER. Run a worker with:
+#   $(BIN)/prefect worker start --pool lexprep-local     (with LEXPREP_DB_URL in its environment)
 DEPLOY_DOCKER ?=
-export LEXPREP_NIGHTLY_S3_PREFIX ?= s3://lexprep-matters/inbox/
-export LEXPREP_NIGHTLY_MATTER ?= nightly
+export LEXPREP_GIT_REPOSITORY ?= $(shell git config --get remote.origin.url 2>/dev/null || git rev-parse --show-toplevel 2>/dev/null)
+export LEXPREP_GIT_BRANCH ?= $(shell git symbolic-ref --quiet --short HEAD 2>/dev/null)
 export LEXPREP_IMAGE ?= lexprep
 deploy: install
 	@test -n "$$PREFECT_API_URL" || { echo "deploy: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)" >&2; exit 2; }
-	$(BIN)/python -m deployments.bootstrap setup
-	names="$$($(BIN)/python -m deployments.bootstrap names $(if $(DEPLOY_DOCKER),--with-docker))" && \
-	  $(BIN)/python -m deployments.cli --no-prompt deploy $$(printf -- '-n %s ' $$names)
+	$(BIN)/python -m lexprep_prefect.deployments.bootstrap setup
+	names="$$($(BIN)/python -m lexprep_prefect.deployments.bootstrap names $(if $(DEPLOY_DOCKER),--with-docker))" && \
+	  $(BIN)/python -m lexprep_prefect.deployments.cli --no-prompt deploy $$(printf -- '-n %s ' $$names)

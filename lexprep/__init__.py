@@ -1,6 +1,6 @@
 """lexprep: a legal matter's raw files -> RAG-ready text, chunks, entities and a relationship graph.
 
-The package is Prefect-free: flows/ and tasks/ at the project root compose it.
+The package is Prefect-free: lexprep_prefect (flows/ and tasks/) composes it.
 """
 
 __version__ = "0.1.0"

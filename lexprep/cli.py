@@ -1,8 +1,11 @@
 """The ``lexprep`` command (typer + rich).
 
-``lexprep run PATH --matter NAME`` processes a matter through the Prefect flow ``process-matter`` (on an
-ephemeral Prefect server unless PREFECT_API_URL points at one); ``status`` prints the counts;
-``export`` writes the RAG-ready JSONL files; ``demo-matter`` writes a small demo matter.
+``lexprep run PATH --matter NAME`` processes a matter through the Prefect flow ``process-matter`` (on the
+Prefect API lexprep_prefect.server.resolve_api picks: PREFECT_API_URL, the Prefect profile's, a server
+``lexprep server start`` left running, else an ephemeral one); ``status`` prints the counts (``--watch``:
+live); ``export`` writes the RAG-ready JSONL files; ``notify`` emits the event that triggers the
+deployment; ``server start|stop|status`` manages a long-lived local Prefect server; ``demo-matter``
+writes a small demo matter.
 
 Exit codes: 0 when the run completed (per-file failures are recorded, not fatal); 2 when it could
 not proceed (bad arguments, unreachable database, missing source); 3 when a data-quality gate failed
@@ -19,11 +22,14 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import typer
-from rich.console import Console
-from rich.table import Table
+#: when this command started (epoch seconds), before its third-party imports
+_STARTED_AT = time.time()
 
-from lexprep.errors import ConfigurationError, LexprepError
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from lexprep.errors import ConfigurationError, LexprepError  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Legal matter files -> RAG-ready data.")
 console = Console(stderr=False)
@@ -63,15 +69,19 @@ def _store_and_matter(db: str | None, matter: str):
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
 def _quiet_prefect(verbose: bool) -> None:
-    """Keep Prefect's per-task INFO lines off the terminal unless asked (set before prefect imports)."""
+    """Keep Prefect's per-task INFO lines off the terminal unless asked (set before prefect imports).
+
+    Only the terminal handler is quieted: the run's logs (Prefect's and lexprep's own, at INFO) still go
+    to the Prefect API, where the UI shows them.
+    """
     if not verbose:
         # per-file failures are in the summary table; Prefect's own "task failed" lines would repeat them
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         # the ephemeral API server's own shutdown noise ("Error flushing 1 events" when it is stopped)
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
         # and the client's "Still processing items: N remaining..." while it drains at exit
@@ -216,12 +226,16 @@ def run(
     except ConfigurationError as exc:
         _fail(str(exc))
     _quiet_prefect(verbose)
+    api = _use_prefect_api()
     from lexprep import pipeline, progress
 
-    # NER workers load their model while Prefect starts (the flow then finds the pool warm)
-    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+    from lexprep_prefect.flows.process_matter import process_matter  # imports Prefect
 
-    from flows.process_matter import process_matter  # imports Prefect
+    # NER workers load their model while the flow run starts and the first documents are extracted (the
+    # mentions stage then finds the pool warm). Not before Prefect's import: on 2 busy cores the workers'
+    # model loading slowed that import down more than it saved (bench_startup: 7-11 s -> 3-4 s before
+    # the first document under load, total wall no worse)
+    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
     if not verbose:  # Prefect's client services log "Still processing items..." on their own root-level loggers
         import logging
@@ -242,6 +256,11 @@ def run(
         from lexprep.quality import QualityGateError
 
         _fail(str(exc), code=3 if isinstance(exc, QualityGateError) else 2)
+    except Exception as exc:
+        reason = _api_failure(exc, api)
+        if reason is None:
+            raise
+        _fail(reason)
     finally:
         unsubscribe()
     flow_wall = time.perf_counter() - t_flow
@@ -250,11 +269,47 @@ def run(
     startup = (t_flow - t_start) + max(0.0, flow_wall - summary["flow_seconds"])
     summary["startup_seconds"] = startup
     summary["wall_seconds"] = time.perf_counter() - t_start
+    summary["prefect_api"] = api.origin
+    if summary.get("first_document_at"):
+        # from the start of this command (its imports included) to the first document's first stage
+        summary["seconds_before_first_document"] = summary["first_document_at"] - _STARTED_AT
     if json_out:
         print(json.dumps(summary, indent=2, default=str))
     else:
         _print_summary(summary, startup)
-        console.print(f"total wall time {summary['wall_seconds']:.1f} s")
+        console.print(f"total wall time {summary['wall_seconds']:.1f} s (Prefect API: {api.origin})")
+        if api.url is None and startup > 5:
+            console.print(f"[dim]{startup:.0f} s went to starting a temporary Prefect server: "
+                          "`lexprep server start` keeps one running for the next runs[/]")
+
+
+def _use_prefect_api():
+    """Choose the Prefect API (lexprep_prefect.server.resolve_api) and put it in PREFECT_API_URL before
+    Prefect is imported; exits 2 with one line when a configured API does not answer."""
+    from lexprep_prefect.server import ApiUnreachable, resolve_api
+
+    try:
+        api = resolve_api()
+    except ApiUnreachable as exc:
+        _fail(str(exc))
+    if api.url is not None:
+        os.environ["PREFECT_API_URL"] = api.url
+    else:
+        # the ephemeral server's start-up on a loaded 2-core machine can take 30-60 s (Prefect's default: 20)
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    return api
+
+
+def _api_failure(exc: BaseException, api) -> str | None:
+    """A one-line reason when ``exc`` means the Prefect API could not be reached or started, else None."""
+    import httpx
+
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, RuntimeError) and "ephemeral" in text.lower():
+        return f"the temporary Prefect server did not start: {text[:300]}"
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)):
+        return f"the Prefect API at {api.url or '(temporary server)'} stopped answering: {text[:300]}"
+    return None
 
 
 @app.command()
@@ -262,14 +317,104 @@ def status(
     matter: str = typer.Option(..., "--matter", "-m"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     json_out: bool = typer.Option(False, "--json", help="one JSON object"),
+    watch: bool = typer.Option(False, "--watch", "-w", help="a live view of the matter's documents until Ctrl-C"),
+    interval: float = typer.Option(1.0, "--interval", help="seconds between refreshes of --watch", min=0.1),
+    until_done: bool = typer.Option(False, "--until-done",
+                                    help="with --watch: stop once a run has happened and none is in progress"),
 ) -> None:
-    """Counts for a matter: documents by status, pages by method, chunks, mentions, entities, relationships."""
+    """Counts for a matter: documents by status, pages by method, chunks, mentions, entities, relationships.
+
+    With --watch, a live view (from the store, so it follows a run wherever it executes): documents by
+    status, the documents in a stage and which stage, and failures with their reasons as they happen.
+    """
+    if watch:
+        _watch(matter, db, interval, until_done, json_out)
+        return
     store, matter_id = _store_and_matter(db, matter)
     counts = store.status(matter_id)
     if json_out:
         print(json.dumps(counts, indent=2, sort_keys=True))
         return
     _print_summary({"matter": matter, "status": counts, "processed": counts.get("documents", 0), "skipped": 0})
+
+
+def _watch_view(matter: str, snap, events: list[str]):
+    """The rich renderable of ``lexprep status --watch``."""
+    from rich.console import Group
+
+    head = Table.grid(padding=(0, 2))
+    state = "running" if snap.running else ("finished" if snap.run_finished_at else "idle")
+    head.add_row(f"[bold]matter {matter!r}[/]", f"[{'yellow' if snap.running else 'green'}]{state}[/]",
+                 f"{sum(snap.by_status.values())} documents")
+    counts = _counts_table("documents by status", snap.by_status)
+    stages = Table(title="in progress", title_justify="left", show_header=False, box=None, min_width=40)
+    stages.add_column(style="bold")
+    stages.add_column()
+    for row in snap.in_progress[:12]:
+        stages.add_row(row.file_name[:60], row.status)
+    if len(snap.in_progress) > 12:
+        stages.add_row(f"... {len(snap.in_progress) - 12} more", "")
+    fails = Table(title=f"failures ({len(snap.failures)})", title_justify="left", show_header=False, box=None)
+    fails.add_column(style="red")
+    fails.add_column()
+    for row in snap.failures[:10]:
+        fails.add_row(row.file_name[:60], (row.error or row.status)[:100])
+    grid = Table.grid(padding=(0, 4))
+    grid.add_row(counts, stages)
+    recent = "\n".join(f"[dim]{line}[/]" for line in events[-6:])
+    return Group(head, grid, fails, recent)
+
+
+def _watch(matter: str, db: str | None, interval: float, until_done: bool, json_out: bool) -> None:
+    """``lexprep status --watch``: redraw in a terminal; elsewhere (a pipe, a log) one line per change."""
+    from lexprep.watch import changes, take_snapshot
+
+    try:
+        store = _open_store(db)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    matter_id = store.find_matter(matter)
+    if matter_id is None:
+        err.print(f"waiting for matter {matter!r} to appear in the store...")
+        while matter_id is None:
+            time.sleep(interval)
+            matter_id = store.find_matter(matter)
+    live = console.is_terminal and not json_out
+    before = None
+    events: list[str] = []
+    try:
+        if live:
+            from rich.live import Live
+
+            snap = take_snapshot(store, matter_id)
+            with Live(_watch_view(matter, snap, events), console=console, refresh_per_second=4) as view:
+                while True:
+                    events += changes(before, snap)
+                    view.update(_watch_view(matter, snap, events))
+                    if until_done and snap.done:
+                        break
+                    time.sleep(interval)
+                    before, snap = snap, take_snapshot(store, matter_id)
+            return
+        def say(line: str) -> None:
+            print(json.dumps({"event": line}) if json_out else f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+        while True:
+            snap = take_snapshot(store, matter_id)
+            if before is None:
+                say(f"matter {matter!r}: " + ", ".join(f"{n} {k}" for k, n in sorted(snap.by_status.items()))
+                    + (f"; in progress: {', '.join(f'{r.file_name} ({r.status})' for r in snap.in_progress[:5])}"
+                       if snap.in_progress else ""))
+            for line in changes(before, snap) if before is not None else []:
+                say(line)
+            if until_done and snap.done:
+                if json_out:
+                    print(json.dumps(snap.to_dict()), flush=True)
+                break
+            before = snap
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()
@@ -312,6 +457,96 @@ def demo_matter(out: Path = typer.Argument(Path("demo_matter"), help="folder to 
 
     for path in write_demo_matter(out):
         console.print(str(path))
+
+
+server_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                         help="A long-lived local Prefect server that `lexprep run` reuses (no start-up per run).")
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("start")
+def server_start(
+    port: int = typer.Option(4200, "--port", help="port to listen on (0: a free one)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    timeout: float = typer.Option(120.0, "--timeout", help="seconds to wait for it to answer"),
+) -> None:
+    """Start a Prefect server that keeps running after this command (its UI at the printed address).
+
+    `lexprep run` then uses it instead of starting a temporary server each time. State and log in
+    PREFECT_HOME (lexprep-server.json, lexprep-server.log). Exit 2 when it cannot start.
+    """
+    from lexprep_prefect.server import start_server
+
+    try:
+        state = start_server(host=host, port=port or None, timeout=timeout)
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    verb = "already running" if state.get("already_running") else "started"
+    console.print(f"Prefect server {verb} (pid {state['pid']}): API {state['api_url']}, UI {state['ui_url']}",
+                  soft_wrap=True)
+    console.print(f"log: {state['log']}; stop it with `lexprep server stop`", soft_wrap=True)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the server `lexprep server start` started."""
+    from lexprep_prefect.server import stop_server
+
+    state = stop_server()
+    console.print("no lexprep Prefect server is running" if state is None else
+                  f"stopped the Prefect server at {state['api_url']} (pid {state['pid']})", soft_wrap=True)
+
+
+@server_app.command("status")
+def server_status_cmd(json_out: bool = typer.Option(False, "--json", help="one JSON object")) -> None:
+    """Whether the server is running and answering, and where. Exit 0 when it answers, 1 otherwise."""
+    from lexprep_prefect.server import server_status
+
+    state = server_status()
+    if json_out:
+        print(json.dumps(state, indent=2, default=str))
+    elif state["running"]:
+        console.print(f"running (pid {state['pid']}), {'answering' if state['healthy'] else 'NOT answering'} at "
+                      f"{state['api_url']}; UI {state['ui_url']}; log {state['log']}", soft_wrap=True)
+    else:
+        console.print("not running" + (" (removed a stale record)" if state.get("stale") else ""), soft_wrap=True)
+    raise typer.Exit(0 if state["running"] and state["healthy"] else 1)
+
+
+@app.command()
+def notify(
+    path: str = typer.Argument(..., help="where the files landed: a folder or fsspec URL the workers can read"),
+    matter: str = typer.Option(..., "--matter", "-m", help="the matter's name"),
+) -> None:
+    """Tell Prefect that files landed for a matter: emits the event `lexprep.files.landed`, which the
+    `process-matter/local` deployment's trigger (prefect.yaml) turns into a run over PATH.
+
+    Needs a Prefect API (PREFECT_API_URL, the Prefect profile's, or `lexprep server start`): exit 2
+    when there is none or it does not answer.
+    """
+    if not path.strip() or not matter.strip():
+        _fail("PATH and --matter must not be empty")
+    if "://" not in path:
+        if not Path(path).exists():
+            _fail(f"source not found: {path}")
+        path = str(Path(path).resolve())  # a worker runs elsewhere: never a relative path
+    from lexprep_prefect.server import ApiUnreachable, resolve_api
+
+    try:
+        api = resolve_api()
+    except ApiUnreachable as exc:
+        _fail(str(exc))
+    if api.url is None:
+        _fail("no Prefect API to notify: set PREFECT_API_URL or run `lexprep server start`")
+    os.environ["PREFECT_API_URL"] = api.url
+    from lexprep_prefect.events import emit_files_landed
+
+    try:
+        event_id = emit_files_landed(path, matter)
+    except Exception as exc:  # the websocket to the API failed
+        _fail(f"could not send the event to {api.url}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    console.print(f"sent lexprep.files.landed for matter {matter!r} ({path}) to {api.url} (event {event_id})",
+                  soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover

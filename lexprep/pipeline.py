@@ -1,6 +1,7 @@
 """The per-document and per-matter stages, Prefect-free.
 
-flows/ composes these through thin tasks (tasks/); tests and benchmarks may call them directly.
+lexprep_prefect.flows composes these through thin tasks (lexprep_prefect.tasks); tests and benchmarks may
+call them directly.
 
 Per document: ``extract -> clean -> categorize -> chunk -> mentions`` (each a function here), then the
 store saves the result in one transaction. Per matter, after every document: ``resolve`` (mentions ->

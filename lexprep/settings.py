@@ -171,13 +171,22 @@ class AsrSettings(BaseModel):
 
 
 class QualitySettings(BaseModel):
-    """Data-quality gates on a matter's stored rows (lexprep.quality, Great Expectations)."""
+    """Data-quality gates on a matter's stored rows (lexprep.quality: Great Expectations or the same checks
+    in pandas)."""
 
     enabled: bool = Field(True, description="run the quality gates after a matter is processed")
     on_failure: Literal["fail", "quarantine", "warn"] = Field(
         "quarantine",
         description="fail: the run fails; quarantine: offending rows are flagged and left out of the export; "
         "warn: failures are recorded only",
+    )
+    engine: Literal["auto", "gx", "builtin"] = Field(
+        "auto",
+        description="gx: Great Expectations (3-5 s to import, once per process); builtin: the same checks in "
+        "pandas (lexprep.quality.builtin); auto: builtin below gx_min_rows rows, else gx",
+    )
+    gx_min_rows: int = Field(
+        1_000_000, ge=0, description="rows (all tables of the matter) from which engine=auto uses Great Expectations"
     )
 
 

@@ -160,6 +160,7 @@ resource "aws_instance" "worker" {
     prefect_api_url_parameter = var.prefect_api_url_parameter
     prefect_api_key_parameter = var.prefect_api_key_parameter
     db_url_parameter          = var.db_url_parameter
+    result_storage            = var.result_storage
   })
   user_data_replace_on_change = true
 

@@ -62,6 +62,12 @@ variable "prefect_api_key_parameter" {
   default     = "/lexprep/prefect/api_key"
 }
 
+variable "result_storage" {
+  description = "Prefect storage block (slug) the stage flows persist their results to, which the calling run reads: it must be reachable from both (e.g. s3-bucket/lexprep-results). Set as LEXPREP_RESULT_STORAGE on the worker."
+  type        = string
+  default     = "s3-bucket/lexprep-results"
+}
+
 variable "db_url_parameter" {
   description = "Name of the SSM SecureString parameter holding LEXPREP_DB_URL (the store, e.g. Supabase); \"\" = none."
   type        = string

@@ -2,8 +2,7 @@
 
 :func:`run_quality_gates` loads the matter's documents, pages, chunks, mentions and entities into
 pandas DataFrames (one read transaction; no document text, only lengths computed by the database),
-validates one GX suite per table in one batch per table (an ephemeral GX context, nothing written to
-disk), saves the :class:`QualityReport` in the store's ``quality_results`` table and acts on
+validates one suite per table in one batch per table, saves the :class:`QualityReport` in the store's ``quality_results`` table and acts on
 failures per ``settings.quality.on_failure``:
 
 - ``fail``: nothing is flagged; ``report.should_fail`` is True and :meth:`QualityReport.raise_for_failure`
@@ -14,7 +13,13 @@ failures per ``settings.quality.on_failure``:
 - ``warn``: recorded only.
 
 ``report.success`` is always the validation outcome (False when any check failed, whatever the mode).
-Great Expectations is imported on the first call (a few seconds), never at import time.
+
+Two engines evaluate the same checks (:func:`choose_engine`): Great Expectations (an ephemeral GX
+context, nothing written to disk; imported on first use, 3-5 s once per process, never at import
+time) and :mod:`lexprep.quality.builtin` (the same expectations with GX's semantics, in pandas: no
+fixed cost). By default (``quality.engine=auto``) a matter below ``quality.gx_min_rows`` rows is
+checked by the built-in engine, so a small run does not pay GX's import; tests/unit/test_quality.py
+checks that both engines report the same failures on the same rows.
 
 The checks themselves are in :mod:`lexprep.quality.suites`; :func:`quality_rows` flattens a report
 into rows for a Prefect table artifact.
@@ -32,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from lexprep.errors import LexprepError, MissingDependencyError, TransientError
+from lexprep.quality.builtin import expectation_type, validate_builtin
 from lexprep.quality.frames import load_frames
 from lexprep.quality.suites import DOC_STATUSES, LABELS, PAGE_METHODS, TABLES, Check, checks
 from lexprep.settings import Settings
@@ -50,9 +56,11 @@ __all__ = [
     "SAMPLE_IDS",
     "TABLES",
     "Check",
+    "CheckResult",
     "QualityGateError",
     "QualityReport",
     "checks",
+    "choose_engine",
     "quality_rows",
     "run_quality_gates",
 ]
@@ -86,7 +94,10 @@ class QualityReport:
         enabled: False when ``quality.enabled`` is off (nothing was validated or saved).
         result_id: the ``quality_results`` row the report was saved as.
         seconds: wall time of the whole gate (loading, validation, quarantine, saving).
-        gx_version: the Great Expectations version used.
+        gx_version: the Great Expectations version used (None with the built-in engine).
+        failed_tables: the tables with a failed check, in TABLES order.
+        engine: ``gx`` (Great Expectations) or ``builtin`` (:mod:`lexprep.quality.builtin`: the same
+            checks, evaluated with pandas; see :func:`choose_engine`).
     """
 
     success: bool
@@ -100,6 +111,7 @@ class QualityReport:
     seconds: float = 0.0
     gx_version: str | None = None
     failed_tables: list[str] = field(default_factory=list)
+    engine: str = "gx"
 
     @property
     def should_fail(self) -> bool:
@@ -187,19 +199,30 @@ def _context(gx: Any) -> Any:
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _validate(
-    gx: Any, context: Any, table: str, df: pd.DataFrame, table_checks: list[tuple[int, Check]]
-) -> tuple[dict[str, Any], dict[str, set[str]]]:
-    """Validate one table's frame in one batch; returns its suite summary and failing ids by target table.
+@dataclass
+class CheckResult:
+    """One check evaluated on one table's frame (by either engine).
+
+    ``positions`` are the failing rows' positions in the frame (in frame order); ``error`` is set
+    when evaluating the check raised.
+    """
+
+    index: int
+    success: bool
+    unexpected_count: int | None
+    positions: list[int]
+    error: str | None = None
+
+
+def _validate_gx(gx: Any, context: Any, table: str, df: pd.DataFrame,
+                 table_checks: list[tuple[int, Check]]) -> list[CheckResult]:
+    """Validate one table's frame with Great Expectations, in one batch.
 
     The suite is validated on the batch directly (``Batch.validate``): ``ValidationDefinition.run``
     would also serialise every result into the context's results store, which doubles the time when
-    many rows fail. GX reports failing rows by the frame's index (a RangeIndex, so positions), which are
-    mapped to ids here with numpy: asking GX for ``unexpected_index_column_names`` makes it look
-    every failing row up one at a time.
+    many rows fail. GX reports failing rows by the frame's index (a RangeIndex, so positions): asking
+    it for ``unexpected_index_column_names`` makes it look every failing row up one at a time.
     """
-    started = time.perf_counter()
-    df = df.reset_index(drop=True)
     asset = context.data_sources.get("lexprep").add_dataframe_asset(name=table)
     batch_definition = asset.add_batch_definition_whole_dataframe(f"{table}_all")
     suite = context.suites.add(
@@ -216,40 +239,65 @@ def _validate(
             "exclude_unexpected_values": True,
         },
     )
+    out = []
+    for r in result.results:
+        res = r.result or {}
+        out.append(CheckResult(
+            index=int(r.expectation_config.meta[_CHECK_KEY]),
+            success=bool(r.success),
+            unexpected_count=res.get("unexpected_count"),
+            positions=[int(i) for i in res.get("unexpected_index_list") or []],
+            error=_raised(r.exception_info),
+        ))
+    return out
+
+
+def _summarize(df: pd.DataFrame, table_checks: list[tuple[int, Check]], results: list[CheckResult],
+               started: float) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """A table's suite summary and its failing ids by target table, from either engine's results.
+
+    Positions are mapped to ids with numpy (one array per id column).
+    """
     columns = {name: df[name].to_numpy(dtype=object) for name in ["id", *{c.quarantine[1] for _, c in table_checks
                                                                          if c.quarantine}]}
     by_index = dict(table_checks)
     failed: list[dict[str, Any]] = []
     flagged: dict[str, set[str]] = {}
-    for r in result.results:
-        check = by_index[int(r.expectation_config.meta[_CHECK_KEY])]
+    for r in results:
         if r.success:
             continue
-        res = r.result or {}
-        positions = [int(i) for i in res.get("unexpected_index_list") or []]
-        ids = [str(columns["id"][i]) for i in positions[:SAMPLE_IDS]]
+        check = by_index[r.index]
         entry: dict[str, Any] = {
-            "expectation": r.expectation_config.type,
+            "expectation": expectation_type(check.expectation),
             "check": check.name,
             "column": check.column,
-            "unexpected_count": res.get("unexpected_count"),
-            "sample_ids": ids,
+            "unexpected_count": r.unexpected_count,
+            "sample_ids": [str(columns["id"][i]) for i in r.positions[:SAMPLE_IDS]],
         }
-        error = _raised(r.exception_info)
-        if error is not None:
-            entry["error"] = error
+        if r.error is not None:
+            entry["error"] = r.error
         failed.append(entry)
-        if check.quarantine is not None and positions:
+        if check.quarantine is not None and r.positions:
             target, column = check.quarantine
-            flagged.setdefault(target, set()).update(str(v) for v in columns[column][positions] if v is not None)
+            flagged.setdefault(target, set()).update(str(v) for v in columns[column][r.positions] if v is not None)
     suite_summary = {
-        "success": bool(result.success),
-        "evaluated": len(result.results),
+        "success": all(r.success for r in results),
+        "evaluated": len(results),
         "rows": len(df),
         "seconds": round(time.perf_counter() - started, 3),
         "failed_expectations": failed,
     }
     return suite_summary, flagged
+
+
+def choose_engine(settings: Settings, rows: int) -> str:
+    """``gx`` or ``builtin`` for a matter of ``rows`` rows (all tables): ``quality.engine``, or with
+    ``auto`` the built-in evaluator below ``quality.gx_min_rows`` rows (no Great Expectations import,
+    a few seconds of fixed cost per process) and Great Expectations from there on."""
+    engine = settings.quality.engine
+    if engine != "auto":
+        return engine
+    return "gx" if rows >= settings.quality.gx_min_rows else "builtin"
 
 
 def run_quality_gates(
@@ -269,13 +317,12 @@ def run_quality_gates(
     Raises:
         KeyError: no such matter (or no such run).
         TransientError: the database could not be read (locked, connection lost).
-        MissingDependencyError: Great Expectations is not installed.
+        MissingDependencyError: Great Expectations is not installed (and the GX engine was chosen).
     """
     mode = settings.quality.on_failure
     if not settings.quality.enabled:
         return QualityReport(True, {}, {}, matter_id, mode, run_id=run_id, enabled=False)
     started = time.perf_counter()
-    gx = _import_gx()
     try:
         with store.engine.connect() as conn, conn.begin():
             if conn.execute(select(t.matters.c.id).where(t.matters.c.id == matter_id)).first() is None:
@@ -286,14 +333,22 @@ def run_quality_gates(
     except OperationalError as exc:
         raise TransientError(f"database error on {store.safe_url}: {error_reason(exc, store.url)}") from None
 
-    context = _context(gx)
-    context.data_sources.add_pandas(name="lexprep")
+    engine = choose_engine(settings, sum(len(df) for df in frames.values()))
+    gx = context = None
+    if engine == "gx":
+        gx = _import_gx()
+        context = _context(gx)
+        context.data_sources.add_pandas(name="lexprep")
     all_checks = list(enumerate(checks(settings)))
     suites: dict[str, dict[str, Any]] = {}
     failing: dict[str, set[str]] = {}
     for table in TABLES:
         table_checks = [(i, c) for i, c in all_checks if c.table == table]
-        summary, flagged = _validate(gx, context, table, frames[table], table_checks)
+        t0 = time.perf_counter()
+        df = frames[table].reset_index(drop=True)
+        results = (_validate_gx(gx, context, table, df, table_checks) if engine == "gx"
+                   else validate_builtin(df, table_checks))
+        summary, flagged = _summarize(df, table_checks, results, t0)
         suites[table] = summary
         for target, ids in flagged.items():
             failing.setdefault(target, set()).update(ids)
@@ -315,15 +370,17 @@ def run_quality_gates(
         matter_id=matter_id,
         on_failure=mode,
         run_id=run_id,
-        gx_version=str(gx.__version__),
+        gx_version=str(gx.__version__) if gx is not None else None,
         failed_tables=failed_tables,
+        engine=engine,
     )
     report.seconds = round(time.perf_counter() - started, 3)
     report.result_id = store.save_quality(matter_id, run_id, report.to_dict())
     if success:
-        log.info("matter %s: quality gates passed in %.2fs", matter_id, report.seconds)
+        log.info("matter %s: quality gates passed in %.2fs (%s)", matter_id, report.seconds, engine)
     else:
-        log.warning("matter %s: %s (on_failure=%s, %.2fs)", matter_id, report.summary(), mode, report.seconds)
+        log.warning("matter %s: %s (on_failure=%s, %.2fs, %s)", matter_id, report.summary(), mode, report.seconds,
+                    engine)
     return report
 
 

@@ -31,6 +31,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -613,6 +614,23 @@ class Store:
             query = query.where(d.status.in_([_value(x) for x in statuses]))
         with self._read() as s:
             return [tuple(r) for r in s.execute(query.order_by(d.file_name, d.id))]  # type: ignore[misc]
+
+    def document_activity(self, matter_id: str) -> list[tuple[str, str, str | None, datetime]]:
+        """``(file_name, status, error, updated_at)`` per document of the matter, latest change first
+        (``updated_at`` in UTC): what ``lexprep status --watch`` polls."""
+        d = t.documents.c
+        query = (select(d.file_name, d.status, d.error, d.updated_at).where(d.matter_id == matter_id)
+                 .order_by(d.updated_at.desc(), d.file_name))
+        with self._read() as s:
+            return [tuple(r) for r in s.execute(query)]  # type: ignore[misc]
+
+    def latest_run(self, matter_id: str) -> tuple[str, datetime, datetime | None] | None:
+        """``(run id, started_at, finished_at or None)`` of the matter's latest run, or None."""
+        r = t.runs.c
+        query = select(r.id, r.started_at, r.finished_at).where(r.matter_id == matter_id)
+        with self._read() as s:
+            row = s.execute(query.order_by(r.started_at.desc()).limit(1)).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     # ------------------------------------------------------------------ entities and graph (lexprep.store.entities)
 

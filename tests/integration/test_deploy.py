@@ -1,17 +1,21 @@
-"""`make deploy` against a real Prefect server, then a run of process-matter/local through a process worker.
+"""`make deploy` from a clean clone against a real Prefect server, then runs through process workers elsewhere.
 
-A Prefect server is started on a free port (PREFECT_HOME in a temporary folder), `make deploy` sets it
-up (work pools, limits, block types, the deployments of prefect.yaml), a process worker polls
-``lexprep-local`` from an unrelated directory (so the deployment's pull step must chdir into the
-repository), and ``run_deployment`` processes a small matter (a text file and a DOCX) into a SQLite
-store, which is then checked with lexprep.store.Store.
+A Prefect server is started on a free port (PREFECT_HOME in a temporary folder; its scheduler loops every
+2 s). The working tree is committed into a temporary git repository (the "origin"), which is cloned into
+another directory, and `make deploy` runs in that clone: the deployments then name the origin as the
+repository every run clones (prefect.yaml's git_clone pull step), not a path of this checkout. Process
+workers poll from unrelated directories, with the store and the shared result storage in their
+environment only (as on another machine).
 
-The stage deployments (flows/stages.py: ``ocr-document/gpu``, ``transcribe-recording/gpu``) are run the same
-way: a second process worker polls ``lexprep-gpu`` (this machine stands in for the EC2 GPU worker, so the
-deployments' pull step is pointed from the GPU checkout /opt/lexprep at this repository), and
-``process-matter/local`` sends OCR and transcription there with ``settings_overrides.deployments``. Both
-workers share one result storage folder (PREFECT_LOCAL_STORAGE_PATH), from which the parent flow reads the
-stage flows' persisted results.
+Checked through the API and the store:
+- `make deploy` set up pools, limits, block types and the deployments (twice: idempotent);
+- process-matter/local runs the cloned code through a worker; its persisted result is the summary;
+- the nightly deployment's schedule creates scheduled runs (SQLAlchemy < 2.1: under 2.1 Prefect 3.8.8's
+  scheduler fails on every loop and none ever appear), and its pull step installs the s3 extra and runs;
+- `lexprep notify` emits lexprep.files.landed and the local deployment's trigger runs the matter;
+- the stage deployments (``ocr-document/gpu``, ``transcribe-recording/gpu``) on a second worker polling
+  ``lexprep-gpu``: ``process-matter/local`` sends OCR and transcription there
+  (``settings_overrides.deployments``) and reads their results from the shared result storage block.
 """
 
 from __future__ import annotations
@@ -35,12 +39,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SERVER_START_TIMEOUT = 90.0
-RUN_TIMEOUT = 150.0
+VENV = BIN.parent
+SERVER_START_TIMEOUT = 120.0
+RUN_TIMEOUT = 240.0
 #: what the lexprep-local worker's environment holds as API keys: must never reach a stage flow's parameters
 FAKE_MISTRAL_KEY = "mistral-key-deploy-test-7f3a"
 FAKE_OPENAI_KEY = "sk-openai-key-deploy-test-91c2"
 STAGE_DEPLOYMENTS = ("ocr-document/gpu", "transcribe-recording/gpu")
+RESULTS_BLOCK = "lexprep-deploy-test-results"
+BRANCH = "lexprep-deploy-test"
 
 
 def _free_port() -> int:
@@ -50,7 +57,7 @@ def _free_port() -> int:
 
 
 def _prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "LEXPREP_"))}
     env.update(
         PREFECT_HOME=str(home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -58,6 +65,8 @@ def _prefect_env(home: Path, api_url: str | None = None, **extra: str) -> dict[s
         PREFECT_UI_ENABLED="false",
         PREFECT_SERVER_LOGGING_LEVEL="WARNING",
     )
+    if os.environ.get("LEXPREP_SHARED_DIR"):
+        env["LEXPREP_SHARED_DIR"] = os.environ["LEXPREP_SHARED_DIR"]
     if api_url:
         env["PREFECT_API_URL"] = api_url
     env.update(extra)
@@ -87,11 +96,36 @@ def _tail(path: Path, n: int = 4000) -> str:
     return path.read_text(errors="replace")[-n:] if path.exists() else ""
 
 
+def _git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "lexprep test", "GIT_AUTHOR_EMAIL": "test@lexprep.invalid",
+           "GIT_COMMITTER_NAME": "lexprep test", "GIT_COMMITTER_EMAIL": "test@lexprep.invalid"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory) -> dict:
+    """The working tree as a git repository (the origin workers clone) and a clean clone of it to deploy from."""
+    for tool in ("git", "make"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (make test installs it with scripts/system-deps)")
+    root = tmp_path_factory.mktemp("deploy-git")
+    origin, clone = root / "origin", root / "checkout"
+    files = _git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO).split("\0")
+    for name in filter(None, files):
+        src = REPO / name
+        if src.is_file():
+            (origin / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, origin / name)
+    _git("init", "-q", "-b", BRANCH, cwd=origin)
+    _git("add", "-A", cwd=origin)
+    _git("commit", "-q", "-m", "snapshot of the working tree under test", cwd=origin)
+    _git("clone", "-q", str(origin), str(clone), cwd=root)
+    return {"origin": origin, "clone": clone}
+
+
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory) -> Iterator[dict]:
-    """A real `prefect server start` on 127.0.0.1:<free port>; yields {api_url, home, log}."""
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
+    """A real `prefect server start` on 127.0.0.1:<free port>; yields {api_url, home, log, root}."""
     root = tmp_path_factory.mktemp("prefect-server")
     home = root / "home"
     home.mkdir()
@@ -100,7 +134,7 @@ def prefect_server(tmp_path_factory) -> Iterator[dict]:
     log = root / "server.log"
     proc = _start(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        _prefect_env(home), root, log,
+        _prefect_env(home, PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2"), root, log,
     )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -121,53 +155,87 @@ def prefect_server(tmp_path_factory) -> Iterator[dict]:
         _stop(proc)
 
 
+def _api(url: str):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    return temporary_settings({PREFECT_API_URL: url})
+
+
+def _async(api_url: str, coro_fn):
+    """Run ``coro_fn(client)`` against the module's server."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def run():
+        async with get_client() as client:
+            return await coro_fn(client)
+
+    with _api(api_url):
+        return asyncio.run(run())
+
+
+def _result_storage(server: dict) -> Path:
+    """The folder behind the result storage block every worker of this module shares."""
+    path = server["root"] / "results"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 @pytest.fixture(scope="module")
-def deployed(prefect_server) -> dict:
-    """`make deploy` against the server (twice: it must be idempotent)."""
-    env = _prefect_env(prefect_server["home"], prefect_server["api_url"])
-    # -o: do not (re)install the virtualenv; the test runs inside it already
-    argv = ["make", "--no-print-directory", "-o", ".venv/.installed", "deploy"]
+def deployed(prefect_server, checkout) -> dict:
+    """`make deploy` in the clean clone against the server (twice: it must be idempotent), with this
+    environment's virtualenv (nothing is installed), and the shared result storage block saved."""
+    from prefect.filesystems import LocalFileSystem
+
+    env = _prefect_env(prefect_server["home"], prefect_server["api_url"],
+                       LEXPREP_NIGHTLY_S3_PREFIX="s3://lexprep-deploy-test/inbox/", LEXPREP_NIGHTLY_MATTER="nightly")
+    argv = ["make", "--no-print-directory", f"VENV={VENV}", "-o", f"{VENV}/.installed-local", "deploy"]
     results = []
     for _ in range(2):
         t0 = time.monotonic()
-        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(argv, cwd=checkout["clone"], env=env, capture_output=True, text=True, timeout=300)
         results.append((proc, time.monotonic() - t0))
         assert proc.returncode == 0, f"make deploy failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
-    return {**prefect_server, "stdout": results[0][0].stdout, "stderr": results[0][0].stderr,
+    with _api(prefect_server["api_url"]):
+        LocalFileSystem(basepath=str(_result_storage(prefect_server))).save(RESULTS_BLOCK, overwrite=True)
+    return {**prefect_server, **checkout, "stdout": results[0][0].stdout, "stderr": results[0][0].stderr,
             "again": results[1][0].stdout, "seconds": results[0][1]}
 
 
-@pytest.fixture(scope="module")
-def worker(deployed) -> Iterator[dict]:
-    """A process worker on lexprep-local, started outside the repository, polling every second."""
+def _worker(deployed: dict, pool: str, name: str, **extra: str) -> Iterator[dict]:
+    """A process worker on ``pool``, started in an empty directory of its own, polling every second."""
     root = deployed["root"]
-    elsewhere = root / "worker-cwd"
+    elsewhere = root / f"{name}-cwd"
     elsewhere.mkdir()
-    log = root / "worker.log"
+    log = root / f"{name}.log"
     env = _prefect_env(
         deployed["home"], deployed["api_url"],
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="5",
         PREFECT_LOGGING_LEVEL="INFO",
-        PREFECT_LOCAL_STORAGE_PATH=str(_result_storage(deployed)),
-        # API keys come from the worker's environment (never from parameters); they must not travel
-        # to the stage deployments either (tasks/stages.py strips them)
-        LEXPREP_OCR__MISTRAL_API_KEY=FAKE_MISTRAL_KEY,
-        LEXPREP_ASR__OPENAI_API_KEY=FAKE_OPENAI_KEY,
+        LEXPREP_RESULT_STORAGE=f"local-file-system/{RESULTS_BLOCK}",
+        **extra,
     )
-    proc = _start([str(BIN / "prefect"), "worker", "start", "--pool", "lexprep-local", "--type", "process"],
-                  env, elsewhere, log)
+    proc = _start([str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process"], env, elsewhere, log)
     try:
         yield {"proc": proc, "log": log, "cwd": elsewhere}
     finally:
         _stop(proc)
 
 
-def _result_storage(deployed: dict) -> Path:
-    """The result storage folder every worker of this module shares (the stage flows persist there)."""
-    path = deployed["root"] / "results"
-    path.mkdir(exist_ok=True)
-    return path
+@pytest.fixture(scope="module")
+def worker_db(tmp_path_factory) -> str:
+    """The lexprep-local worker's LEXPREP_DB_URL (runs started by the trigger name no db)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('worker-db') / 'worker.db'}"
+
+
+@pytest.fixture(scope="module")
+def worker(deployed, worker_db) -> Iterator[dict]:
+    """The lexprep-local worker. API keys come from its environment (never from parameters); they must not
+    travel to the stage deployments either (lexprep_prefect/tasks/stages.py strips them)."""
+    yield from _worker(deployed, "lexprep-local", "worker", LEXPREP_DB_URL=worker_db,
+                       LEXPREP_OCR__MISTRAL_API_KEY=FAKE_MISTRAL_KEY, LEXPREP_ASR__OPENAI_API_KEY=FAKE_OPENAI_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -190,72 +258,62 @@ def matter_folder(tmp_path_factory) -> Path:
     return src
 
 
-def _api(url: str):
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    return temporary_settings({PREFECT_API_URL: url})
-
-
 def test_make_deploy_sets_up_the_api(deployed):
-    import asyncio
+    from prefect.client.schemas.filters import DeploymentFilter
 
-    from prefect.client.orchestration import get_client
-
-    from blocks import BLOCK_TYPES
-    from deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
+    from lexprep_prefect.blocks import BLOCK_TYPES
+    from lexprep_prefect.deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
 
     out = deployed["stdout"] + deployed["stderr"]
-    assert "process-matter/local" in out
-    if not (REPO / "flows" / "stages.py").exists():
-        assert "flows/stages.py does not exist yet" in out
-    else:
-        for name in STAGE_DEPLOYMENTS:  # `prefect deploy -n` names match the API names here
-            assert name in out
+    for name in ("process-matter/local", "process-matter/nightly-s3", *STAGE_DEPLOYMENTS):
+        assert name in out
     assert "skipping deployment process-matter/docker" in out
     assert "already exists" in deployed["again"]  # the second run found the pools
 
-    async def check():
-        async with get_client() as client:
-            for spec in WORK_POOLS.values():
-                pool = await client.read_work_pool(spec.name)
-                assert pool.type == spec.type
-            gpu = await client.read_work_pool("lexprep-gpu")
-            assert gpu.base_job_template["variables"]["properties"]["env"]["default"] == {"LEXPREP_PROFILE": "gpu"}
-            assert gpu.concurrency_limit == 1
-            for tag, limit in TAG_CONCURRENCY_LIMITS.items():
-                assert (await client.read_concurrency_limit_by_tag(tag)).concurrency_limit == limit
-            for spec in RATE_LIMITS.values():
-                gcl = await client.read_global_concurrency_limit_by_name(spec.name)
-                assert gcl.limit == spec.burst and gcl.slot_decay_per_second == spec.per_second
-            for block_type in BLOCK_TYPES:
-                await client.read_block_type_by_slug(block_type.get_block_type_slug())
-            local = await client.read_deployment_by_name("process-matter/local")
-            assert local.work_pool_name == "lexprep-local"
-            assert local.pull_steps == [
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
-            ]
-            cloud = await client.read_deployment_by_name("process-matter/cloud")
-            assert cloud.parameters["profile"] == "cloud"
-            nightly = await client.read_deployment_by_name("process-matter/nightly-s3")
-            assert nightly.parameters["source"].startswith("s3://")
-            assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
-            assert nightly.global_concurrency_limit is not None and nightly.global_concurrency_limit.limit == 1
-            if (REPO / "flows" / "stages.py").exists():
-                for name in STAGE_DEPLOYMENTS:
-                    stage = await client.read_deployment_by_name(name)
-                    assert stage.work_pool_name == "lexprep-gpu"
-                    assert stage.job_variables == {"env": {"LEXPREP_PROFILE": "gpu"}}
-                    # the GPU worker's checkout (infra/terraform), not this one
-                    assert stage.pull_steps == [
-                        {"prefect.deployments.steps.set_working_directory": {"directory": "/opt/lexprep"}}
-                    ]
+    async def check(client):
+        for spec in WORK_POOLS.values():
+            pool = await client.read_work_pool(spec.name)
+            assert pool.type == spec.type
+        gpu = await client.read_work_pool("lexprep-gpu")
+        assert gpu.base_job_template["variables"]["properties"]["env"]["default"] == {"LEXPREP_PROFILE": "gpu"}
+        assert gpu.concurrency_limit == 1
+        for tag, limit in TAG_CONCURRENCY_LIMITS.items():
+            assert (await client.read_concurrency_limit_by_tag(tag)).concurrency_limit == limit
+        for spec in RATE_LIMITS.values():
+            gcl = await client.read_global_concurrency_limit_by_name(spec.name)
+            assert gcl.limit == spec.burst and gcl.slot_decay_per_second == spec.per_second
+        for block_type in BLOCK_TYPES:
+            await client.read_block_type_by_slug(block_type.get_block_type_slug())
+        clone_step = {"prefect.deployments.steps.git_clone": {
+            "id": "clone", "repository": str(deployed["origin"]), "branch": BRANCH}}
+        for dep in await client.read_deployments(deployment_filter=DeploymentFilter()):
+            text = json.dumps(dep.model_dump(mode="json"))
+            assert str(deployed["clone"]) not in text and str(REPO) not in text, dep.name  # nothing of the deployer
+            assert "{{ $" not in text, dep.name  # every deploy-time variable was filled
+        local = await client.read_deployment_by_name("process-matter/local")
+        assert local.work_pool_name == "lexprep-local"
+        assert local.pull_steps == [clone_step]
+        assert local.parameters == {"profile": "local"}
+        cloud = await client.read_deployment_by_name("process-matter/cloud")
+        assert cloud.parameters["profile"] == "cloud"
+        nightly = await client.read_deployment_by_name("process-matter/nightly-s3")
+        assert nightly.parameters["source"] == "s3://lexprep-deploy-test/inbox/"
+        assert nightly.parameters["matter"] == "nightly"
+        assert [s.schedule.cron for s in nightly.schedules] == ["0 2 * * *"]
+        assert nightly.global_concurrency_limit is not None and nightly.global_concurrency_limit.limit == 1
+        assert [next(iter(step)) for step in nightly.pull_steps] == [
+            "prefect.deployments.steps.git_clone", "prefect.deployments.steps.pip_install_requirements"]
+        for name in STAGE_DEPLOYMENTS:
+            stage = await client.read_deployment_by_name(name)
+            assert stage.work_pool_name == "lexprep-gpu"
+            assert stage.job_variables == {"env": {"LEXPREP_PROFILE": "gpu"}}
+            assert stage.pull_steps == [clone_step]
 
-    with _api(deployed["api_url"]):
-        asyncio.run(check())
+    _async(deployed["api_url"], check)
 
 
 def test_block_round_trip_keeps_secrets_secret(deployed):
-    from blocks import BLOCK_TYPES, LexprepDatabase, LexprepSettingsBlock, OpenAICredentials, register_all
+    from lexprep_prefect.blocks import BLOCK_TYPES, LexprepDatabase, LexprepSettingsBlock, OpenAICredentials, register_all
 
     with _api(deployed["api_url"]):
         assert register_all() == [b.get_block_type_slug() for b in BLOCK_TYPES]  # idempotent, sync
@@ -273,54 +331,145 @@ def test_block_round_trip_keeps_secrets_secret(deployed):
     assert "sk-test-123" not in repr(loaded) and "pw-123" not in repr(loaded)
 
 
-def test_process_matter_local_runs_through_a_worker(deployed, worker, matter_folder, tmp_path):
+def _run_and_wait(deployed: dict, name: str, parameters: dict, worker: dict):
     from prefect.deployments import run_deployment
 
-    from lexprep.store import Store
-
-    db_path = tmp_path / "x.db"
-    db = f"sqlite:///{db_path}"
     t0 = time.monotonic()
     with _api(deployed["api_url"]):
-        flow_run = run_deployment(
-            name="process-matter/local",
-            parameters={"source": str(matter_folder), "matter": "deploy-test", "db": db},
-            timeout=RUN_TIMEOUT,
-            poll_interval=1,
-        )
-    seconds = time.monotonic() - t0
+        flow_run = run_deployment(name=name, parameters=parameters, timeout=RUN_TIMEOUT, poll_interval=1)
     state = flow_run.state
     if state is None or not state.is_completed():
-        logs = _flow_run_logs(deployed["api_url"], flow_run.id)
         pytest.fail(
             f"flow run {flow_run.name} ended {state.type if state else None}: {state.message if state else ''}\n"
-            f"--- flow run logs\n{logs}\n--- worker log\n{_tail(worker['log'])}"
+            f"--- flow run logs\n{_flow_run_logs(deployed['api_url'], flow_run.id)}\n"
+            f"--- worker log\n{_tail(worker['log'])}"
         )
+    return flow_run, time.monotonic() - t0
+
+
+def test_process_matter_local_runs_through_a_worker(deployed, worker, matter_folder, tmp_path):
+    from lexprep.store import Store
+
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    flow_run, seconds = _run_and_wait(deployed, "process-matter/local",
+                                      {"source": str(matter_folder), "matter": "deploy-test", "db": db}, worker)
+    assert flow_run.name == "deploy-test"
+    with _api(deployed["api_url"]):
+        result = flow_run.state.result()  # persisted (JSON) in the shared result storage
+    assert result["matter"] == "deploy-test" and result["processed"] == 2 and result["failures"] == []
     store = Store.open(db)
     matter_id = store.find_matter("deploy-test")
     assert matter_id is not None
     status = store.status(matter_id)
     assert status["documents_by_status"] == {"done": 2}, status
     assert status["chunks"] >= 2 and status["mentions"] > 0
-    # the run executed in the repository (pull step), not where the worker was started
+    # the run executed in a clone of the origin (a temporary directory), not where the worker was started
     assert not any(worker["cwd"].iterdir())
     print(f"\nmake deploy: {deployed['seconds']:.1f} s; flow run through the worker: {seconds:.1f} s")
 
 
-def _flow_run_logs(api_url: str, flow_run_id) -> str:
-    import asyncio
+def test_a_deployment_run_without_a_store_fails_at_once(deployed, worker, matter_folder):
+    """No db parameter and no LEXPREP_DB_URL (the override hides the worker's): the run fails at once with
+    the reason, instead of writing lexprep.db into its temporary clone."""
+    from prefect.deployments import run_deployment
 
-    from prefect.client.orchestration import get_client
+    with _api(deployed["api_url"]):
+        flow_run = run_deployment(name="process-matter/local", timeout=RUN_TIMEOUT, poll_interval=1,
+                                  parameters={"source": str(matter_folder), "matter": "no-store",
+                                              "settings_overrides": {"db_url": None}})
+    assert flow_run.state is not None and flow_run.state.is_failed(), flow_run.state
+    assert "no store for this deployment run" in flow_run.state.message
+
+
+def test_empty_parameters_are_refused(deployed):
+    """enforce_parameter_schema: the API refuses a run whose source or matter is empty."""
+    from prefect.deployments import run_deployment
+
+    with _api(deployed["api_url"]), pytest.raises(Exception, match="Validation failed for field 'source'"):
+        run_deployment(name="process-matter/local", timeout=0, parameters={"source": "", "matter": "m"})
+
+
+def test_nightly_schedule_creates_runs(deployed):
+    """Prefect's scheduler service inserts the nightly deployment's next runs (it failed on every loop
+    under SQLAlchemy 2.1, so a cron deployment never ran)."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter
+    from prefect.client.schemas.filters import FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    async def scheduled(client):
+        dep = await client.read_deployment_by_name("process-matter/nightly-s3")
+        return await client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+        )
+
+    deadline = time.monotonic() + 90
+    runs = []
+    while time.monotonic() < deadline:
+        runs = _async(deployed["api_url"], scheduled)
+        if runs:
+            break
+        time.sleep(2)
+    assert runs, f"no scheduled run of process-matter/nightly-s3 after 90 s\n{_tail(deployed['log'])}"
+    times = sorted(r.expected_start_time for r in runs)
+    assert all(t.hour == 2 and t.minute == 0 for t in times), times
+    assert all(r.parameters["source"] == "s3://lexprep-deploy-test/inbox/" for r in runs)
+    assert "Can't evaluate bulk DML" not in _tail(deployed["log"], 200_000)
+
+
+def test_nightly_pull_step_installs_its_extra_and_runs(deployed, worker, matter_folder, tmp_path):
+    """The nightly deployment, started by hand over a local folder: its pull step (git clone, then pip
+    install -r lexprep_prefect/deployments/requirements-s3.txt into the worker's environment) runs."""
+    db = f"sqlite:///{tmp_path / 'nightly.db'}"
+    flow_run, _ = _run_and_wait(deployed, "process-matter/nightly-s3",
+                                {"source": str(matter_folder), "matter": "nightly-by-hand", "db": db}, worker)
+    assert flow_run.name == "nightly-by-hand"
+    with _api(deployed["api_url"]):
+        assert flow_run.state.result()["processed"] == 2
+
+
+def test_files_landed_event_triggers_the_local_deployment(deployed, worker, worker_db, matter_folder):
+    """`lexprep notify` -> event lexprep.files.landed -> the trigger runs process-matter/local over the
+    folder into the worker's LEXPREP_DB_URL."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    from lexprep.store import Store
+
+    matter = "notified-matter"
+    proc = subprocess.run([str(BIN / "lexprep"), "notify", str(matter_folder), "--matter", matter],
+                          env=_prefect_env(deployed["home"], deployed["api_url"]), capture_output=True, text=True,
+                          timeout=120, cwd=deployed["root"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lexprep.files.landed" in proc.stdout
+
+    async def runs(client):
+        return await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[matter])))
+
+    deadline = time.monotonic() + RUN_TIMEOUT
+    found = []
+    while time.monotonic() < deadline:
+        found = _async(deployed["api_url"], runs)
+        if found and found[0].state and found[0].state.is_final():
+            break
+        time.sleep(2)
+    assert found, f"no flow run for the event\n--- server log\n{_tail(deployed['log'])}"
+    (flow_run,) = found
+    assert flow_run.state.is_completed(), (flow_run.state, _flow_run_logs(deployed["api_url"], flow_run.id))
+    assert flow_run.parameters["source"] == str(matter_folder) and flow_run.parameters["matter"] == matter
+    store = Store.open(worker_db)
+    matter_id = store.find_matter(matter)
+    assert matter_id is not None and store.status(matter_id)["documents_by_status"] == {"done": 2}
+
+
+def _flow_run_logs(api_url: str, flow_run_id) -> str:
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    async def read():
-        async with get_client() as client:
-            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200, offset=0)
-            return "\n".join(f"{log.level} {log.message}" for log in logs)
+    async def read(client):
+        logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200, offset=0)
+        return "\n".join(f"{log.level} {log.message}" for log in logs)
 
     try:
-        with _api(api_url):
-            return asyncio.run(read())[-6000:]
+        return _async(api_url, read)[-6000:]
     except Exception as exc:  # diagnostics only
         return f"(could not read logs: {exc})"
 
@@ -330,67 +479,20 @@ def _flow_run_logs(api_url: str, flow_run_id) -> str:
 SPOKEN = "The witness signed the contract on Monday morning."
 
 
-def _async(api_url: str, coro_fn):
-    """Run ``coro_fn(client)`` against the module's server."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-
-    async def run():
-        async with get_client() as client:
-            return await coro_fn(client)
-
-    with _api(api_url):
-        return asyncio.run(run())
-
-
 @pytest.fixture(scope="module")
 def stage_deployments(deployed) -> dict[str, object]:
-    """The two stage deployments, their pull step pointed at this repository; {name: deployment id}.
+    """{name: deployment id} of the two stage deployments, as `make deploy` made them (no edits: their pull
+    step clones the origin like the others)."""
+    async def ids(client):
+        return {name: (await client.read_deployment_by_name(name)).id for name in STAGE_DEPLOYMENTS}
 
-    On the GPU machine the code lives at /opt/lexprep (prefect.yaml); here the lexprep-gpu worker runs on
-    this machine, whose checkout is REPO, so the deployments are patched the way an operator would edit
-    them in the UI. Everything else (pool, job variables, entrypoint) is what `make deploy` made.
-    """
-    if not (REPO / "flows" / "stages.py").exists():
-        pytest.skip("flows/stages.py does not exist yet")
-    from prefect.client.schemas.actions import DeploymentUpdate
-
-    async def patch(client):
-        ids = {}
-        for name in STAGE_DEPLOYMENTS:
-            dep = await client.read_deployment_by_name(name)
-            await client.update_deployment(dep.id, DeploymentUpdate(pull_steps=[
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
-            ]))
-            assert (await client.read_deployment(dep.id)).pull_steps[0][
-                "prefect.deployments.steps.set_working_directory"]["directory"] == str(REPO)
-            ids[name] = dep.id
-        return ids
-
-    return _async(deployed["api_url"], patch)
+    return _async(deployed["api_url"], ids)
 
 
 @pytest.fixture(scope="module")
 def gpu_worker(deployed, stage_deployments) -> Iterator[dict]:
-    """A second process worker, on lexprep-gpu (started outside the repository, same result storage)."""
-    root = deployed["root"]
-    elsewhere = root / "gpu-worker-cwd"
-    elsewhere.mkdir()
-    log = root / "gpu-worker.log"
-    env = _prefect_env(
-        deployed["home"], deployed["api_url"],
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        PREFECT_WORKER_PREFETCH_SECONDS="5",
-        PREFECT_LOGGING_LEVEL="INFO",
-        PREFECT_LOCAL_STORAGE_PATH=str(_result_storage(deployed)),
-    )
-    proc = _start([str(BIN / "prefect"), "worker", "start", "--pool", "lexprep-gpu", "--type", "process"],
-                  env, elsewhere, log)
-    try:
-        yield {"proc": proc, "log": log, "cwd": elsewhere}
-    finally:
-        _stop(proc)
+    """A second process worker, on lexprep-gpu (started in a directory of its own, same result storage)."""
+    yield from _worker(deployed, "lexprep-gpu", "gpu-worker")
 
 
 def _image_only_pdf() -> bytes:

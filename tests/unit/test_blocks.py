@@ -8,7 +8,7 @@ import pytest
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import SecretStr, ValidationError
 
-from blocks import (
+from lexprep_prefect.blocks import (
     BLOCK_TYPES,
     LexprepDatabase,
     LexprepSettingsBlock,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -19,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
-from deployments.bootstrap import deployable, deployment_cli_name, load_prefect_yaml
+from lexprep_prefect.deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS
+from lexprep_prefect.deployments.bootstrap import deployable, deployment_cli_name, load_prefect_yaml
 
 pytestmark = pytest.mark.unit
 
@@ -70,8 +71,7 @@ def test_prefect_yaml_has_the_deployments():
 def test_entrypoint_is_a_flow_with_those_parameters(dep):
     file, func = dep["entrypoint"].rsplit(":", 1)
     path = REPO / file
-    if not path.exists():
-        pytest.skip(f"{file} does not exist yet (written separately); {deployment_cli_name(dep)} is not deployed until it does")
+    assert path.exists(), f"{deployment_cli_name(dep)}: entrypoint file {file} does not exist"
     flows = _flow_functions(path)
     assert func in flows, f"{file} has no @flow function {func!r} (found {sorted(flows)})"
     fn = flows[func]
@@ -87,8 +87,6 @@ def test_entrypoint_imports(entrypoint):
 
     file, func = entrypoint.rsplit(":", 1)
     path = REPO / file
-    if not path.exists():
-        pytest.skip(f"{file} does not exist yet (written separately)")
     spec = importlib.util.spec_from_file_location(f"_entrypoint_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(REPO))
@@ -115,6 +113,8 @@ def _step_names(steps) -> list[str]:
 
 @pytest.mark.parametrize("dep", DEPLOYMENTS, ids=_dep_id)
 def test_build_push_pull_steps_fit_the_pool(dep):
+    """Process deployments clone the deployed code (any machine, any worker directory); the docker one
+    runs its image's code. No step records a path of the machine that deployed."""
     pool = WORK_POOLS[dep["work_pool"]["name"]]
     build, push, pull = (_effective(dep, k) for k in ("build", "push", "pull"))
     docker_steps = [s for s in _step_names(build) + _step_names(push) if s.startswith("prefect_docker.")]
@@ -125,31 +125,86 @@ def test_build_push_pull_steps_fit_the_pool(dep):
             "prefect_docker.deployments.steps.build_docker_image"]["dockerfile"]
         assert (REPO / dockerfile).exists()
         assert dep["work_pool"]["job_variables"]["image"] == "{{ build-image.image }}"
-    else:
-        assert not docker_steps, "a process deployment must deploy without Docker"
-    assert _step_names(pull) == ["prefect.deployments.steps.set_working_directory"]
-    directory = pull[0]["prefect.deployments.steps.set_working_directory"]["directory"]
-    if directory == "{{ repo.stdout }}":
-        ids = [v.get("id") for step in build or [] for v in step.values()]
-        assert "repo" in ids, "the pull step needs the build step that records the repository path"
-    else:
-        # the GPU worker's and the images' checkout
-        assert directory == "/opt/lexprep"
+        assert pull == [{"prefect.deployments.steps.set_working_directory": {"directory": "/opt/lexprep"}}]
+        return
+    assert not docker_steps, "a process deployment must deploy without Docker"
+    assert not build and not push, "nothing is built or pushed for a process deployment"
+    names = _step_names(pull)
+    assert names[0] == "prefect.deployments.steps.git_clone", names
+    clone = pull[0]["prefect.deployments.steps.git_clone"]
+    assert clone["repository"] == "{{ $LEXPREP_GIT_REPOSITORY }}" and clone["branch"] == "{{ $LEXPREP_GIT_BRANCH }}"
+    assert "prefect.deployments.steps.set_working_directory" not in names  # git_clone's directory is where it runs
+    for step in pull[1:]:
+        (name, args), = step.items()
+        assert name == "prefect.deployments.steps.pip_install_requirements", name
+        assert args["directory"] == "{{ " + clone["id"] + ".directory }}"
+        assert (REPO / args["requirements_file"]).exists()
+
+
+@pytest.mark.parametrize("dep", DEPLOYMENTS, ids=_dep_id)
+def test_no_path_of_the_deploying_checkout(dep):
+    """Parameters never default to a path relative to wherever the code happens to be."""
+    params = dep.get("parameters") or {}
+    for key in ("source", "db"):
+        value = str(params.get(key, ""))
+        assert not value or value.startswith(("{{", "s3://", "/")) or "://" in value, (key, value)
+        assert "sqlite:///lexprep.db" not in value and value != "inbox"
+
+
+def test_the_flow_refuses_empty_parameters_and_offers_the_profiles():
+    from prefect.utilities.callables import parameter_schema
+
+    from lexprep_prefect.flows.process_matter import process_matter
+    from lexprep_prefect.flows.stages import ocr_document
+
+    schema = parameter_schema(process_matter).model_dump_for_openapi()
+    assert set(schema["required"]) == {"source", "matter"}
+    for name in ("source", "matter"):
+        prop = schema["properties"][name]
+        assert prop["minLength"] == 1 and prop["pattern"] == r"\S", prop
+    profile = json.dumps(schema["properties"]["profile"])
+    assert all(f'"{p}"' in profile for p in ("local", "cloud", "gpu")) and '"enum"' in profile
+    assert '"enum"' in json.dumps(parameter_schema(ocr_document).model_dump_for_openapi()["properties"]["profile"])
+    for bad in ({"source": "", "matter": "m"}, {"source": "  ", "matter": "m"}, {"source": "/x", "matter": ""},
+                {"source": "/x", "matter": "m", "profile": "fast"}):
+        with pytest.raises(Exception):
+            process_matter.validate_parameters(bad)
+    assert process_matter.validate_parameters({"source": "/x", "matter": "m", "profile": "cloud"})["profile"] == "cloud"
+    assert process_matter.persist_result is True and process_matter.flow_run_name == "{matter}"
 
 
 def test_gpu_and_local_deployments_land_where_expected():
     by_name = {deployment_cli_name(d): d for d in DEPLOYMENTS}
-    assert by_name["process-matter/local"]["work_pool"]["name"] == "lexprep-local"
-    assert set(by_name["process-matter/local"]["parameters"]) >= {"source", "matter", "db"}
+    local = by_name["process-matter/local"]
+    assert local["work_pool"]["name"] == "lexprep-local"
+    assert not {"source", "matter", "db"} & set(local["parameters"]), "given per run (or by the trigger), never defaulted"
     assert by_name["process-matter/cloud"]["parameters"]["profile"] == "cloud"
     for name in ("ocr-document/gpu", "transcribe-recording/gpu"):
         assert by_name[name]["work_pool"]["name"] == "lexprep-gpu"
-        assert by_name[name]["entrypoint"].startswith("flows/stages.py:")
+        assert by_name[name]["entrypoint"].startswith("lexprep_prefect/flows/stages.py:")
     assert WORK_POOLS["lexprep-gpu"].type == "process" and WORK_POOLS["lexprep-local"].type == "process"
     assert WORK_POOLS["lexprep-docker"].type == "docker"
 
 
-def test_nightly_schedule_is_a_valid_cron_on_an_s3_prefix(monkeypatch):
+def test_local_deployment_is_triggered_by_the_files_landed_event():
+    from prefect.events import DeploymentEventTrigger
+
+    from lexprep_prefect.events import FILES_LANDED, MATTER_RESOURCE_PREFIX, files_landed_event
+
+    local = next(d for d in DEPLOYMENTS if deployment_cli_name(d) == "process-matter/local")
+    (trigger,) = local["triggers"]
+    DeploymentEventTrigger(**trigger)  # Prefect's own schema for a prefect.yaml trigger
+    assert trigger["expect"] == [FILES_LANDED] and trigger["enabled"] is True
+    assert trigger["match"] == {"prefect.resource.id": MATTER_RESOURCE_PREFIX + "*"}
+    event = files_landed_event("/data/acme", "Acme v. Widget")
+    assert event.event == FILES_LANDED and event.resource.id.startswith(MATTER_RESOURCE_PREFIX)
+    for param, template in trigger["parameters"].items():
+        key = re.fullmatch(r"\{\{ event\.payload\.(\w+) \}\}", template).group(1)
+        assert key in event.payload, (param, key)
+    assert set(trigger["parameters"]) == {"source", "matter"}
+
+
+def test_nightly_schedule_is_a_valid_cron_on_an_s3_prefix():
     from prefect.client.schemas.schedules import CronSchedule
 
     nightly = next(d for d in DEPLOYMENTS if d["name"] == "nightly-s3")
@@ -157,9 +212,50 @@ def test_nightly_schedule_is_a_valid_cron_on_an_s3_prefix(monkeypatch):
     CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
     assert schedule["active"] is True
     assert nightly["parameters"]["source"] == "{{ $LEXPREP_NIGHTLY_S3_PREFIX }}"
+    assert nightly["parameters"]["matter"] == "{{ $LEXPREP_NIGHTLY_MATTER }}"
+    # no made-up default bucket: without the variables the nightly is not deployed (see the next test)
+    assert "LEXPREP_NIGHTLY_S3_PREFIX ?=" not in (REPO / "Makefile").read_text()
+
+
+def test_nightly_installs_the_s3_extra():
+    nightly = next(d for d in DEPLOYMENTS if d["name"] == "nightly-s3")
+    step = next(s for s in nightly["pull"] if "prefect.deployments.steps.pip_install_requirements" in s)
+    lines = [line.strip() for line in (REPO / step["prefect.deployments.steps.pip_install_requirements"][
+        "requirements_file"]).read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert "-c ../../constraints.txt" in lines
+    assert [line for line in lines if not line.startswith("-")] == PYPROJECT["project"]["optional-dependencies"]["s3"]
     makefile = (REPO / "Makefile").read_text()
-    default = re.search(r"LEXPREP_NIGHTLY_S3_PREFIX \?= (\S+)", makefile).group(1)
-    assert default.startswith("s3://")
+    assert re.search(r'-e "\.\[local,s3,demo\]"', makefile), "make install gives the s3 extra"
+
+
+def test_deploy_time_variables_must_be_set():
+    from lexprep_prefect.deployments.bootstrap import deploy_variables, missing_variables
+    from lexprep_prefect.deployments.cli import unset_variables
+
+    by_name = {deployment_cli_name(d): d for d in DEPLOYMENTS}
+    git = {"LEXPREP_GIT_REPOSITORY": "https://example.org/lexprep.git", "LEXPREP_GIT_BRANCH": "main"}
+    assert set(deploy_variables(by_name["process-matter/local"], PREFECT)) == {"LEXPREP_GIT_REPOSITORY", "LEXPREP_GIT_BRANCH"}
+    assert set(deploy_variables(by_name["process-matter/nightly-s3"], PREFECT)) == {
+        "LEXPREP_GIT_REPOSITORY", "LEXPREP_GIT_BRANCH", "LEXPREP_NIGHTLY_S3_PREFIX", "LEXPREP_NIGHTLY_MATTER"}
+    assert deploy_variables(by_name["process-matter/docker"], PREFECT) == ["LEXPREP_IMAGE"]
+    nightly_env = {**git, "LEXPREP_NIGHTLY_S3_PREFIX": "s3://bucket/inbox/", "LEXPREP_NIGHTLY_MATTER": " "}
+    assert missing_variables(by_name["process-matter/nightly-s3"], PREFECT, nightly_env) == ["LEXPREP_NIGHTLY_MATTER"]
+
+    names, skipped = deployable(environ=git)
+    assert "process-matter/local" in names and "process-matter/nightly-s3" not in names
+    assert "LEXPREP_NIGHTLY_S3_PREFIX" in dict(skipped)["process-matter/nightly-s3"]
+    names, _ = deployable(environ={**nightly_env, "LEXPREP_NIGHTLY_MATTER": "nightly"})
+    assert "process-matter/nightly-s3" in names
+    names, skipped = deployable(environ={})
+    assert names == [] and all("LEXPREP_GIT_REPOSITORY" in why or "LEXPREP_IMAGE" in why for _, why in skipped)
+
+    old = {k: os.environ.pop(k, None) for k in ("LEXPREP_NIGHTLY_S3_PREFIX", "LEXPREP_NIGHTLY_MATTER")}
+    try:
+        problems = unset_variables(["deploy", "-n", "process-matter/nightly-s3"])
+        assert len(problems) == 1 and "LEXPREP_NIGHTLY_S3_PREFIX" in problems[0]
+        assert unset_variables(["deploy", "--all"]) and unset_variables(["work-pool", "ls"]) == []
+    finally:
+        os.environ.update({k: v for k, v in old.items() if v is not None})
 
 
 def test_no_secret_values_in_prefect_yaml():
@@ -168,22 +264,71 @@ def test_no_secret_values_in_prefect_yaml():
     assert "postgresql" not in text
 
 
-def test_deployable_skips_missing_files_and_docker():
-    names, skipped = deployable(with_docker=False)
+def test_deployable_skips_docker_unless_asked():
+    env = {"LEXPREP_GIT_REPOSITORY": "/srv/lexprep.git", "LEXPREP_GIT_BRANCH": "main", "LEXPREP_IMAGE": "lexprep"}
+    names, skipped = deployable(with_docker=False, environ=env)
     reasons = dict(skipped)
-    assert "process-matter/local" in names
+    assert {"process-matter/local", "process-matter/cloud", "ocr-document/gpu", "transcribe-recording/gpu"} <= set(names)
     assert "process-matter/docker" in reasons and "Docker" in reasons["process-matter/docker"]
-    if not (REPO / "flows" / "stages.py").exists():
-        assert "ocr-document/gpu" in reasons and "does not exist yet" in reasons["ocr-document/gpu"]
-    with_docker, _ = deployable(with_docker=True)
+    with_docker, _ = deployable(with_docker=True, environ=env)
     assert "process-matter/docker" in with_docker
 
 
 def test_limits_and_pools_are_sane():
-    assert TAG_CONCURRENCY_LIMITS["ner"] >= 1 and {"mistral", "openai"} <= set(TAG_CONCURRENCY_LIMITS)
+    """Every tag concurrency limit matches a tag some task carries (an unmatched one limits nothing)."""
+    from lexprep_prefect.tasks.documents import _api_tags
+
+    carried = {tag for engine in ("mistral", "openai", "tesseract", "faster-whisper") for tag in _api_tags(engine)}
+    assert set(TAG_CONCURRENCY_LIMITS) <= carried, set(TAG_CONCURRENCY_LIMITS) - carried
+    assert {"mistral", "openai"} <= set(TAG_CONCURRENCY_LIMITS)
     for spec in RATE_LIMITS.values():
         assert spec.per_second > 0 and spec.burst >= 1
     assert WORK_POOLS["lexprep-gpu"].defaults["env"]["LEXPREP_PROFILE"] == "gpu"
+
+
+def test_sqlalchemy_is_pinned_below_2_1():
+    """Prefect 3.8.8's scheduler breaks under SQLAlchemy 2.1 (test_deploy.py::test_nightly_schedule_creates_runs)."""
+    spec = next(d for d in PYPROJECT["project"]["dependencies"] if d.lower().startswith("sqlalchemy"))
+    assert "<2.1" in spec.replace(" ", "")
+    pinned = re.search(r"^SQLAlchemy==(\S+)$", (REPO / "constraints.txt").read_text(), re.M | re.I).group(1)
+    assert tuple(int(x) for x in pinned.split(".")[:2]) < (2, 1)
+    import sqlalchemy
+
+    assert tuple(int(x) for x in sqlalchemy.__version__.split(".")[:2]) < (2, 1), sqlalchemy.__version__
+
+
+#: the oldest Python the README's "fresh Debian" has: Debian 12's python3
+OLDEST_PYTHON = "3.11.2"
+
+
+def test_constraints_install_on_the_oldest_supported_python():
+    """Every pin of constraints.txt that is installed here declares a Requires-Python that Debian 12's
+    python3 meets (soupsieve 4.x needs 3.11.5: `make demo` failed to resolve on a fresh bookworm)."""
+    from importlib import metadata
+
+    from packaging.specifiers import SpecifierSet
+
+    assert SpecifierSet(PYPROJECT["project"]["requires-python"]).contains(OLDEST_PYTHON)
+    checked, too_new = 0, []
+    for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", (REPO / "constraints.txt").read_text(), re.M):
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        if dist.version != version:
+            continue
+        checked += 1
+        spec = dist.metadata.get("Requires-Python")
+        if spec and not SpecifierSet(spec).contains(OLDEST_PYTHON):
+            too_new.append(f"{name}=={version} (Requires-Python {spec})")
+    assert checked > 100 and not too_new, too_new
+
+
+def test_wheel_installs_one_namespaced_package():
+    include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert set(include) == {"lexprep", "lexprep.*", "lexprep_prefect", "lexprep_prefect.*"}
+    for name in ("flows", "tasks", "blocks", "deployments"):
+        assert not (REPO / name).exists(), f"a top-level {name}/ package would be installed into site-packages"
 
 
 # ------------------------------------------------------------------------------------ Makefile
@@ -196,7 +341,7 @@ def test_makefile_deploy_target():
     assert "deployments.bootstrap setup" in body
     assert "deployments.cli --no-prompt deploy" in body
     assert "PREFECT_API_URL" in body
-    dry = subprocess.run(["make", "-n", "-o", ".venv/.installed", "deploy"], cwd=REPO, capture_output=True, text=True,
+    dry = subprocess.run(["make", "-n", "-o", ".venv/.installed-local", "deploy"], cwd=REPO, capture_output=True, text=True,
                          env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}) if shutil.which("make") else None
     if dry is not None:
         assert dry.returncode == 0, dry.stderr
@@ -312,8 +457,23 @@ def test_dockerfile_extras_are_defined_in_pyproject():
                            (INFRA / "terraform" / "variables.tf").read_text(), re.S).group(1)
     wanted |= set(tf_default.split(","))
     missing = sorted(wanted - defined)
-    if missing:
-        pytest.skip(f"extras not (yet) in pyproject.toml, skipped by pip with a warning: {', '.join(missing)}")
+    # pip only warns about an extra pyproject.toml does not define, and installs without it
+    assert not missing, f"extras not in pyproject.toml (pip would skip them with a warning): {', '.join(missing)}"
+
+
+def test_cpu_image_can_finish_a_run():
+    """The CPU image runs process-matter, whose quality gates are on by default: it needs the quality extra
+    (Great Expectations, used from quality.gx_min_rows rows), and git for the git_clone deployments."""
+    from lexprep.settings import Settings
+
+    ins = _instructions(INFRA / "Dockerfile")
+    extras = next(rest.split("=", 1)[1].strip('"') for op, rest in ins if op == "ARG" and rest.startswith("LEXPREP_EXTRAS="))
+    local = PYPROJECT["project"]["optional-dependencies"]["local"][0]
+    assert Settings().quality.enabled
+    assert "quality" in extras.split(",") or "local" in extras.split(","), extras
+    assert "quality" in local  # the local profile's extra carries it too
+    runs = " ".join(rest for op, rest in ins if op == "RUN")
+    assert "git" in runs.split()
 
 
 @pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.cuda"])

@@ -1,4 +1,5 @@
-"""lexprep.quality: Great Expectations gates over a SQLite store in tmp_path."""
+"""lexprep.quality: the gates over a SQLite store in tmp_path, with both engines (Great Expectations and
+the built-in pandas evaluator must report the same failures on the same rows)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,20 @@ CONFIDENCE = "confidence is null or in [0, 1]"
 NO_CHUNK = "a done document with text has at least one chunk"
 
 
-def settings(on_failure: str = "quarantine", enabled: bool = True) -> Settings:
+ENGINES = ["gx", "builtin"]
+
+
+def settings(on_failure: str = "quarantine", enabled: bool = True, engine: str = "builtin") -> Settings:
     s = Settings()
     s.chunk.size_tokens = SIZE
-    s.quality = QualitySettings(enabled=enabled, on_failure=on_failure)  # type: ignore[arg-type]
+    s.quality = QualitySettings(enabled=enabled, on_failure=on_failure, engine=engine)  # type: ignore[arg-type]
     return s
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    """Each test that takes it runs once with Great Expectations and once with the built-in engine."""
+    return request.param
 
 
 @pytest.fixture
@@ -192,9 +202,9 @@ def saved_results(store: Store) -> list:
 # ---------------------------------------------------------------------------- tests
 
 
-def test_good_data_passes_every_suite(store: Store):
+def test_good_data_passes_every_suite(store: Store, engine: str):
     matter_id, _ = good_matter(store)
-    report = run_quality_gates(store, matter_id, settings())
+    report = run_quality_gates(store, matter_id, settings(engine=engine))
     assert report.success, report.summary()
     assert set(report.suites) == {"documents", "pages", "chunks", "mentions", "entities"}
     for table, suite in report.suites.items():
@@ -207,21 +217,22 @@ def test_good_data_passes_every_suite(store: Store):
     assert report.quarantined == {"documents": [], "chunks": [], "mentions": []}
     assert not report.should_fail
     report.raise_for_failure()
-    assert report.gx_version and report.gx_version.startswith("1.")
+    assert report.engine == engine
+    assert (report.gx_version or "").startswith("1.") if engine == "gx" else report.gx_version is None
     rows = saved_results(store)
     assert len(rows) == 1 and rows[0].success is True and rows[0].matter_id == matter_id
     assert rows[0].id == report.result_id and rows[0].report["success"] is True
 
 
 @pytest.mark.parametrize("kind", list(BAD))
-def test_bad_row_fails_the_right_expectation(store: Store, kind: str):
+def test_bad_row_fails_the_right_expectation(store: Store, kind: str, engine: str):
     matter_id, _ = good_matter(store)
     result = good_result("c.pdf")
     BAD[kind](result)
     doc_id = save(store, result)
     table, check, sample_id, _ = expected_id(kind, doc_id, result)
 
-    report = run_quality_gates(store, matter_id, settings("warn"))
+    report = run_quality_gates(store, matter_id, settings("warn", engine=engine))
 
     assert report.success is False
     failed = failed_checks(report)
@@ -262,10 +273,10 @@ def build_bad_matter(store: Store) -> tuple[str, dict[str, set[str]], dict[str, 
     return matter_id, expected, {**docs, **ids}, results
 
 
-def test_quarantine_flags_exactly_the_bad_rows_and_export_skips_them(store: Store, tmp_path: Path):
+def test_quarantine_flags_exactly_the_bad_rows_and_export_skips_them(store: Store, tmp_path: Path, engine: str):
     matter_id, expected, ids, results = build_bad_matter(store)
 
-    report = run_quality_gates(store, matter_id, settings("quarantine"))
+    report = run_quality_gates(store, matter_id, settings("quarantine", engine=engine))
 
     assert report.success is False and not report.should_fail
     assert {k: set(v) for k, v in report.quarantined.items()} == expected
@@ -295,18 +306,18 @@ def test_quarantine_flags_exactly_the_bad_rows_and_export_skips_them(store: Stor
 
     # a document saved again gets clean rows; a second gate run re-derives the flags
     store.save_document(ids["c"], good_result("c.pdf"), "1", "fp")
-    again = run_quality_gates(store, matter_id, settings("quarantine"))
+    again = run_quality_gates(store, matter_id, settings("quarantine", engine=engine))
     assert set(again.quarantined["documents"]) == expected["documents"]
     assert again.quarantined["chunks"] == [] and again.quarantined["mentions"] == []
     assert flags(store, t.chunks) == flags(store, t.mentions) == set()
     assert len(saved_results(store)) == 2
 
 
-def test_fail_mode_reports_failure_and_flags_nothing(store: Store):
+def test_fail_mode_reports_failure_and_flags_nothing(store: Store, engine: str):
     matter_id, _, _, _ = build_bad_matter(store)
     run_id = store.start_run(matter_id)
 
-    report = run_quality_gates(store, matter_id, settings("fail"), run_id=run_id)
+    report = run_quality_gates(store, matter_id, settings("fail", engine=engine), run_id=run_id)
 
     assert report.success is False
     assert report.should_fail
@@ -320,7 +331,7 @@ def test_fail_mode_reports_failure_and_flags_nothing(store: Store):
     assert row.report["suites"]["chunks"]["failed_expectations"][0]["check"] == TOKENS
 
 
-def test_bad_entities_are_recorded_only(store: Store):
+def test_bad_entities_are_recorded_only(store: Store, engine: str):
     matter_id, _ = good_matter(store)
     store.replace_entities(
         matter_id,
@@ -328,7 +339,7 @@ def test_bad_entities_are_recorded_only(store: Store):
          Entity(id="2" * 32, label="ORG", name="   ", aliases=[], mention_count=0)],
         {}, [],
     )
-    report = run_quality_gates(store, matter_id, settings("quarantine"))
+    report = run_quality_gates(store, matter_id, settings("quarantine", engine=engine))
     assert report.failed_tables == ["entities"]
     failed = {f["check"]: f["sample_ids"] for _, f in failed_checks(report)}
     assert failed == {"label is a Label": ["1" * 32], "name is not blank": ["2" * 32],
@@ -357,9 +368,9 @@ def test_unknown_matter_and_run(store: Store):
     assert store.quarantine("chunks", []) == 0
 
 
-def test_quality_rows(store: Store):
+def test_quality_rows(store: Store, engine: str):
     matter_id, _, _, _ = build_bad_matter(store)
-    report = run_quality_gates(store, matter_id, settings("warn"))
+    report = run_quality_gates(store, matter_id, settings("warn", engine=engine))
     rows = quality_rows(report)
     assert rows == quality_rows(report.to_dict())
     assert {r["table"] for r in rows} == {"documents", "pages", "chunks", "mentions", "entities"}
@@ -395,3 +406,98 @@ def test_quarantine_on_each_back_end(store_url: str, tmp_path: Path):
         assert counts["documents.jsonl"] == 7 - len(expected["documents"])
         frames_docs = report.suites["documents"]
         assert frames_docs["rows"] == 7 and frames_docs["failed_expectations"][0]["check"] == NO_CHUNK
+
+
+# ---------------------------------------------------------------------------- the two engines agree
+
+
+def _messy_frames(seed: int) -> dict:
+    """Frames with every column the checks read, full of edge cases: missing values, bounds, blanks,
+    duplicated (document_id, number) pairs, unknown labels and statuses."""
+    import numpy as np
+    import pandas as pd
+
+    from lexprep.quality.frames import FRAME_COLUMNS
+
+    rng = np.random.default_rng(seed)
+    n = 300
+
+    def num(lo, hi, missing=0.15):
+        values = rng.integers(lo, hi, n).astype("float64")
+        values[rng.random(n) < missing] = np.nan
+        return values
+
+    def pick(options, missing=0.1):
+        return pd.Series([None if rng.random() < missing else options[i] for i in rng.integers(0, len(options), n)],
+                         dtype=object)
+
+    statuses = ["done", "failed", "partial", "needs_ocr", "bogus"]
+    frames = {
+        "documents": {"status": pick(statuses), "text_len": num(0, 50), "text_chars": num(-1, 5),
+                      "n_chunks": num(0, 3), "n_pages": num(0, 4), "n_text_pages": num(0, 3)},
+        "pages": {"document_id": pick(["a", "b", "c"], 0.0), "number": num(-1, 4), "method": pick(
+            ["text_layer", "tesseract", "mistral", "scribble"]), "confidence": rng.choice([-0.1, 0.0, 0.5, 1.0, 1.2, np.nan], n)},
+        "chunks": {"document_id": pick(["a", "b"], 0.0), "token_count": num(0, SIZE + 3), "char_start": num(0, 10),
+                   "char_end": num(0, 10), "page_start": num(1, 4, 0.3), "page_end": num(1, 4, 0.3), "text_len": num(0, 10)},
+        "mentions": {"chunk_id": pick(["x", "y"], 0.0), "document_id": pick(["a"], 0.0), "label": pick(
+            ["PERSON", "ORG", "WIDGET"]), "start": num(-2, 6), "end": num(0, 8), "doc_start": num(0, 8),
+            "doc_end": num(0, 8), "score": rng.choice([-0.5, 0.0, 0.3, 1.0, 1.5, np.nan], n), "chunk_len": num(0, 8)},
+        "entities": {"label": pick(["PERSON", "THING"]), "name": pick(["Acme", "  ", "", "John Smith"]),
+                     "mention_count": num(0, 3)},
+    }
+    out = {}
+    for table, cols in frames.items():
+        df = pd.DataFrame({"id": [f"{table}-{i}" for i in range(n)], **cols})
+        out[table] = df[list(FRAME_COLUMNS[table])]
+    out["chunks"]["span"] = out["chunks"]["char_end"] - out["chunks"]["char_start"]
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_builtin_engine_matches_great_expectations_row_for_row(seed: int):
+    """Every check on messy frames: the same success, unexpected count and failing rows (in order)."""
+    from lexprep.quality import _context, _import_gx, _validate_gx, checks
+    from lexprep.quality.builtin import validate_builtin
+
+    gx = _import_gx()
+    context = _context(gx)
+    context.data_sources.add_pandas(name="lexprep")
+    frames = _messy_frames(seed)
+    all_checks = list(enumerate(checks(settings())))
+    compared = failing = 0
+    for table, df in frames.items():
+        table_checks = [(i, c) for i, c in all_checks if c.table == table]
+        want = {r.index: r for r in _validate_gx(gx, context, table, df, table_checks)}
+        got = {r.index: r for r in validate_builtin(df, table_checks)}
+        assert set(want) == set(got) == {i for i, _ in table_checks}
+        for index, check in table_checks:
+            w, g = want[index], got[index]
+            assert w.error is None and g.error is None, (check.name, w.error, g.error)
+            assert (g.success, g.unexpected_count, g.positions) == (w.success, w.unexpected_count, w.positions), \
+                (table, check.name)
+            compared += 1
+            failing += not w.success
+    assert compared == len(all_checks) and failing >= len(all_checks) // 2  # the frames do exercise failures
+
+
+def test_engine_choice():
+    from lexprep.quality import choose_engine
+
+    s = settings(engine="auto")
+    s.quality.gx_min_rows = 1000
+    assert choose_engine(s, 999) == "builtin" and choose_engine(s, 1000) == "gx"
+    assert choose_engine(settings(engine="gx"), 1) == "gx"
+    assert choose_engine(settings(engine="builtin"), 10**9) == "builtin"
+    assert Settings().quality.engine == "auto"
+
+
+def test_builtin_engine_reports_an_unknown_expectation_as_an_error():
+    import pandas as pd
+
+    from lexprep.quality.builtin import expectation_type, validate_builtin
+    from lexprep.quality.suites import Check
+
+    df = pd.DataFrame({"id": ["a"], "x": [1.0]})
+    (result,) = validate_builtin(df, [(0, Check("t", "x is odd", "ExpectColumnValuesToBeOdd", {"column": "x"}))])
+    assert not result.success and "ExpectColumnValuesToBeOdd" in result.error
+    assert expectation_type("ExpectColumnPairValuesAToBeGreaterThanB") == "expect_column_pair_values_a_to_be_greater_than_b"

@@ -215,7 +215,7 @@ def test_s3_options_hide_secrets_and_map_to_s3fs():
 
 def test_block_conversion():
     prefect_aws = pytest.importorskip("prefect_aws")
-    from blocks.aws import storage_options_from_credentials
+    from lexprep_prefect.blocks.aws import storage_options_from_credentials
 
     creds = prefect_aws.AwsCredentials(
         aws_access_key_id="AKIAEXAMPLE",

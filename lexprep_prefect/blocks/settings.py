@@ -5,7 +5,7 @@ the environment (``LEXPREP_*``), the block's ``overrides``, the block's credenti
 blocks, its ``profile``, then whatever ``to_settings(...)`` is given. So one block per environment
 (``lexprep-cloud``, ``lexprep-gpu``) holds what differs, and secrets stay in their own blocks::
 
-    from blocks import LexprepSettingsBlock
+    from lexprep_prefect.blocks import LexprepSettingsBlock
     settings = LexprepSettingsBlock.load("lexprep-cloud").to_settings()
 
 Unknown keys in ``overrides`` are rejected when the block is created (a typo must not be ignored).
@@ -22,8 +22,8 @@ from prefect.blocks.core import Block
 from lexprep.errors import ConfigurationError
 from lexprep.settings import Settings
 
-from blocks.credentials import MistralCredentials, OpenAICredentials
-from blocks.database import LexprepDatabase
+from lexprep_prefect.blocks.credentials import MistralCredentials, OpenAICredentials
+from lexprep_prefect.blocks.database import LexprepDatabase
 
 
 def _unknown_keys(model: type[BaseModel], data: dict[str, Any], prefix: str = "") -> list[str]:
@@ -61,7 +61,7 @@ class LexprepSettingsBlock(Block):
 
     Example:
         ```python
-        from blocks import LexprepSettingsBlock
+        from lexprep_prefect.blocks import LexprepSettingsBlock
 
         lexprep_settings_block = LexprepSettingsBlock.load("BLOCK_NAME")
         settings = lexprep_settings_block.to_settings()
@@ -74,7 +74,7 @@ class LexprepSettingsBlock(Block):
     _documentation_url = "https://docs.pydantic.dev/latest/concepts/pydantic_settings/"
     _code_example = """
     ```python
-    from blocks import LexprepSettingsBlock
+    from lexprep_prefect.blocks import LexprepSettingsBlock
 
     lexprep_settings_block = LexprepSettingsBlock.load("BLOCK_NAME")
     settings = lexprep_settings_block.to_settings()

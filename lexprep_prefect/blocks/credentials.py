@@ -24,7 +24,7 @@ class MistralCredentials(Block):
 
     Example:
         ```python
-        from blocks import MistralCredentials
+        from lexprep_prefect.blocks import MistralCredentials
 
         mistral_credentials_block = MistralCredentials.load("BLOCK_NAME")
         overrides = mistral_credentials_block.settings_overrides()
@@ -37,7 +37,7 @@ class MistralCredentials(Block):
     _documentation_url = "https://docs.mistral.ai/api/"
     _code_example = """
     ```python
-    from blocks import MistralCredentials
+    from lexprep_prefect.blocks import MistralCredentials
 
     mistral_credentials_block = MistralCredentials.load("BLOCK_NAME")
     client = mistral_credentials_block.get_client()  # needs the mistralai package
@@ -84,7 +84,7 @@ class OpenAICredentials(Block):
 
     Example:
         ```python
-        from blocks import OpenAICredentials
+        from lexprep_prefect.blocks import OpenAICredentials
 
         openai_credentials_block = OpenAICredentials.load("BLOCK_NAME")
         overrides = openai_credentials_block.settings_overrides()
@@ -97,7 +97,7 @@ class OpenAICredentials(Block):
     _documentation_url = "https://platform.openai.com/docs/api-reference/authentication"
     _code_example = """
     ```python
-    from blocks import OpenAICredentials
+    from lexprep_prefect.blocks import OpenAICredentials
 
     openai_credentials_block = OpenAICredentials.load("BLOCK_NAME")
     client = openai_credentials_block.get_client()  # needs the openai package

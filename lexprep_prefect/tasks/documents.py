@@ -24,10 +24,11 @@ from lexprep.models import (
     Mention,
     SourceFile,
 )
+from lexprep.report import document_state
 from lexprep.settings import Settings
 from lexprep.sources import SourceRef, describe, list_sources, read_bytes
 
-from tasks.common import STAGE_TASK_OPTIONS, get_store
+from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, as_state, get_store
 
 log = logging.getLogger("lexprep.tasks")
 
@@ -78,7 +79,7 @@ def ocr_task(source: SourceFile, data: bytes, extracted: ExtractedDocument, sett
     if settings.ocr_engine() == "mistral":
         rate_limit("mistral-api", occupy=max(1, len(pipeline.needs_ocr_pages(extracted))), strict=False)
     if settings.deployments.ocr:
-        from tasks.stages import ocr_on_deployment
+        from lexprep_prefect.tasks.stages import ocr_on_deployment
 
         return ocr_on_deployment(source, data, extracted, settings)
     return pipeline.ocr_stage(source, data, extracted, settings)
@@ -91,7 +92,7 @@ def transcribe_task(source: SourceFile, data: bytes, extracted: ExtractedDocumen
     if settings.asr_engine() == "openai":
         rate_limit("openai-api", strict=False)
     if settings.deployments.transcribe:
-        from tasks.stages import transcribe_on_deployment
+        from lexprep_prefect.tasks.stages import transcribe_on_deployment
 
         return transcribe_on_deployment(source, data, extracted, settings)
     return pipeline.transcribe_stage(source, data, extracted, settings)
@@ -166,8 +167,10 @@ def process_document(
     Give either ``ref`` (a file to read) or ``loaded`` (an attachment's SourceFile and bytes). The
     document is registered under (matter, sha256) and skipped when already done. Its status advances
     in the store at each stage. Bad input (InputError) and any error left after a stage's retries are
-    recorded against the document; this task does not fail for them, so one document never fails
-    the matter.
+    recorded against the document and end this task run Failed (named Failed or Unsupported, the
+    reason as its message) without raising, so one document never fails the matter: the flow reads
+    the outcome with ``future.result(raise_on_failure=False)``. Skipped and duplicate documents end
+    Completed named Skipped / Duplicate (see lexprep.report.document_state).
     """
     store = get_store(db)
     timings: dict[str, float] = {}
@@ -180,14 +183,20 @@ def process_document(
         error = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
         log.warning("cannot read %s: %s", ref.file_name, error)
         progress.emit("document", ref.file_name, DocStatus.failed.value, final=True)
-        return DocumentOutcome("", ref.file_name, "", DocStatus.failed.value, error, False, 0, 0, 0, timings)
+        return _ended(DocumentOutcome("", ref.file_name, "", DocStatus.failed.value, error, False, 0, 0, 0, timings))
     if not _claim(matter_id, source.sha256):
         progress.emit("document", source.file_name, "duplicate", final=True)
-        return DocumentOutcome("", source.file_name, source.sha256, "duplicate", None, True, 0, 0, 0, timings)
+        return _ended(DocumentOutcome("", source.file_name, source.sha256, "duplicate", None, True, 0, 0, 0, timings))
     try:
-        return _process_claimed(source, data, parent_id, matter_id, matter, store, db, settings, retry_failed, timings)
+        return _ended(_process_claimed(source, data, parent_id, matter_id, matter, store, db, settings, retry_failed,
+                                       timings))
     finally:
         _release(matter_id, source.sha256)
+
+
+def _ended(outcome: DocumentOutcome):
+    """The task's final state for ``outcome`` (its data is the outcome)."""
+    return as_state(document_state(outcome.status, outcome.error, outcome.skipped), outcome)
 
 
 #: a status update waits out a short database outage (lock, restart) before the document fails

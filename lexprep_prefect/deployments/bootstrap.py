@@ -2,31 +2,36 @@
 
 Usage (against ``PREFECT_API_URL``; ``make deploy`` runs both)::
 
-    python -m deployments.bootstrap            # work pools, tag concurrency limits, rate limits, block types
-    python -m deployments.bootstrap names      # "flow/deployment" names to pass to `prefect deploy -n`
+    python -m lexprep_prefect.deployments.bootstrap        # pools, tag concurrency and rate limits, block types
+    python -m lexprep_prefect.deployments.bootstrap names  # "flow/deployment" names to pass to `prefect deploy -n`
 
 ``setup`` creates what is missing and leaves what exists alone (a work pool edited in the UI keeps its
 template); tag and rate limits are set to the values in :mod:`deployments` every time. Exit status 1
 with a one-line message when the API cannot be reached or a pool exists with another type.
 
-``names`` prints one name per line: every deployment in prefect.yaml whose entrypoint file exists,
-except those on a ``docker`` pool unless ``--with-docker`` (building their image needs a Docker engine
-and prefect-docker). Each skipped deployment is reported on stderr with the reason.
+``names`` prints one name per line: every deployment in prefect.yaml whose entrypoint file exists and
+whose deploy-time variables (``{{ $NAME }}``) are set, except those on a ``docker`` pool unless
+``--with-docker`` (building their image needs a Docker engine and prefect-docker). Each skipped
+deployment is reported on stderr with the reason.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS, WorkPoolSpec
+from lexprep_prefect.deployments import RATE_LIMITS, TAG_CONCURRENCY_LIMITS, WORK_POOLS, WorkPoolSpec
 
-REPO = Path(__file__).resolve().parents[1]
+#: the project root `prefect deploy` runs in (prefect.yaml and the entrypoint files are relative to it)
+REPO = Path(__file__).resolve().parents[2]
 PREFECT_YAML = REPO / "prefect.yaml"
 
 
@@ -51,8 +56,38 @@ def deployment_cli_name(deployment: dict[str, Any]) -> str:
     return f"{func.replace('_', '-')}/{deployment['name']}"
 
 
-def deployable(with_docker: bool = False, path: Path = PREFECT_YAML) -> tuple[list[str], list[tuple[str, str]]]:
-    """(names to deploy, [(name, reason skipped)]) for the deployments in ``path``."""
+_ENV_PLACEHOLDER = re.compile(r"\{\{\s*\$([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def deploy_variables(deployment: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """The environment variables (``{{ $NAME }}``) that deploying ``deployment`` reads: in its own
+    section and in the build, push and pull steps it uses (its own, else prefect.yaml's top-level ones).
+    Prefect keeps an unset one as the literal placeholder text, so each must be set and non-empty."""
+    parts: list[Any] = [deployment]
+    for section in ("build", "push", "pull"):
+        if section not in deployment:
+            parts.append(config.get(section))
+    found: list[str] = []
+    for name in _ENV_PLACEHOLDER.findall(yaml.safe_dump(parts)):
+        if name not in found:
+            found.append(name)
+    return found
+
+
+def missing_variables(deployment: dict[str, Any], config: dict[str, Any],
+                      environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The deploy-time variables of ``deployment`` that are unset or empty in ``environ``."""
+    return [name for name in deploy_variables(deployment, config) if not environ.get(name, "").strip()]
+
+
+def deployable(with_docker: bool = False, path: Path = PREFECT_YAML,
+               environ: Mapping[str, str] = os.environ) -> tuple[list[str], list[tuple[str, str]]]:
+    """(names to deploy, [(name, reason skipped)]) for the deployments in ``path``.
+
+    Skipped: a missing entrypoint file, a work pool ``make deploy`` does not create, a docker pool
+    without ``with_docker``, and a deployment whose deploy-time variables are not all set
+    (:func:`missing_variables`; e.g. nightly-s3 without LEXPREP_NIGHTLY_S3_PREFIX).
+    """
     config = load_prefect_yaml(path)
     names: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -61,8 +96,11 @@ def deployable(with_docker: bool = False, path: Path = PREFECT_YAML) -> tuple[li
         entry_file = REPO / dep["entrypoint"].rsplit(":", 1)[0]
         pool = (dep.get("work_pool") or {}).get("name")
         spec = WORK_POOLS.get(pool)
+        missing = missing_variables(dep, config, environ)
         if not entry_file.exists():
             skipped.append((name, f"entrypoint file {entry_file.relative_to(REPO)} does not exist yet"))
+        elif missing:
+            skipped.append((name, f"set {', '.join(missing)} in the environment of `make deploy` to deploy it"))
         elif spec is None:
             skipped.append((name, f"work pool {pool!r} is not one `make deploy` creates"))
         elif spec.type == "docker" and not with_docker:
@@ -145,7 +183,7 @@ async def setup(say=print) -> None:
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
-    from blocks import BLOCK_TYPES
+    from lexprep_prefect.blocks import BLOCK_TYPES
 
     async with get_client() as client:
         error = await client.api_healthcheck()
@@ -164,7 +202,7 @@ async def setup(say=print) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deployments.bootstrap", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lexprep_prefect.deployments.bootstrap", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("setup", help="work pools, concurrency and rate limits, block types (the default)")
     names = sub.add_parser("names", help="prefect.yaml deployments deployable here, one per line")

@@ -3,7 +3,7 @@
 The core (``lexprep.sources``) takes s3fs ``storage_options``; this module, on the Prefect side,
 turns a saved block into them::
 
-    from blocks.aws import storage_options_from_block
+    from lexprep_prefect.blocks.aws import storage_options_from_block
     refs = list_sources("s3://matter-123/inbox", storage_options_from_block("matter-s3"))
 
 Works for AWS S3 and for any S3-compatible endpoint set in the block's

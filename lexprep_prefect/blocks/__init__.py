@@ -3,7 +3,7 @@
 Secrets are SecretStr fields: Prefect stores them encrypted and masks them in the UI and in ``repr``.
 Register the block types with the API in ``PREFECT_API_URL`` (``make deploy`` does this)::
 
-    python -m blocks          # or: python -c "from blocks import register_all; register_all()"
+    python -m lexprep_prefect.blocks          # or: python -c "from lexprep_prefect.blocks import register_all; register_all()"
 
 ``blocks.aws`` (s3fs options from a prefect-aws ``AwsCredentials`` block) is imported on its own: it
 needs the optional ``prefect-aws`` package only when used.
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from prefect.blocks.core import Block
 
-from blocks.credentials import MistralCredentials, OpenAICredentials
-from blocks.database import LexprepDatabase
-from blocks.settings import LexprepSettingsBlock
+from lexprep_prefect.blocks.credentials import MistralCredentials, OpenAICredentials
+from lexprep_prefect.blocks.database import LexprepDatabase
+from lexprep_prefect.blocks.settings import LexprepSettingsBlock
 
 #: every block type lexprep defines, in registration order (nested types first)
 BLOCK_TYPES: tuple[type[Block], ...] = (LexprepDatabase, MistralCredentials, OpenAICredentials, LexprepSettingsBlock)

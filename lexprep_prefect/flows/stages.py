@@ -2,8 +2,9 @@
 
 ``process_matter`` sends a stage here with ``run_deployment`` when ``settings.deployments.ocr`` /
 ``.transcribe`` name a deployment (prefect.yaml: ``ocr-document/gpu``, ``transcribe-recording/gpu``);
-otherwise it runs the same core functions in its own process. Results are persisted so the caller can
-read them: configure a result storage both sides reach (PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK).
+otherwise it runs the same core functions in its own process. Results are persisted to the storage
+block named by LEXPREP_RESULT_STORAGE on the worker, which the calling run reads: a stage run from a
+deployment without it fails at once (its result would stay on the GPU machine's disk).
 """
 
 from __future__ import annotations
@@ -13,8 +14,20 @@ from dataclasses import asdict
 from prefect import flow
 
 from lexprep import pipeline
+from lexprep.errors import ConfigurationError
+from lexprep.settings import Profile
 from lexprep.sources import describe, read_bytes
-from tasks.common import load_settings
+from lexprep_prefect.tasks.common import RESULT_STORAGE, load_settings
+
+
+def _require_shared_results() -> None:
+    """A stage run from a deployment hands its result to a run on another machine: it needs shared storage."""
+    from prefect.runtime import deployment
+
+    if RESULT_STORAGE is None and deployment.id is not None:
+        raise ConfigurationError(
+            "LEXPREP_RESULT_STORAGE is not set on this worker: the calling run could not read this stage's "
+            "result. Set it to a storage block both machines reach (e.g. s3-bucket/lexprep-results)")
 
 
 def _load(source_uri: str, file_name: str | None):
@@ -22,28 +35,30 @@ def _load(source_uri: str, file_name: str | None):
     return describe(source_uri, file_name or source_uri.rsplit("/", 1)[-1], data), data
 
 
-@flow(name="ocr-document", persist_result=True, validate_parameters=False)
-def ocr_document(source_uri: str, file_name: str | None = None, profile: str = "gpu",
+@flow(name="ocr-document", persist_result=True, result_storage=RESULT_STORAGE, validate_parameters=False)
+def ocr_document(source_uri: str, file_name: str | None = None, profile: Profile = "gpu",
                  settings_overrides: dict | None = None) -> dict:
     """OCR the pages of ``source_uri`` (a PDF or image) that have no usable text layer.
 
     Returns:
         ``{"pages": [Page as dict, ...], "meta": {"ocr_pages": {engine: n}}}``.
     """
+    _require_shared_results()
     settings = load_settings(profile, settings_overrides)
     source, data = _load(source_uri, file_name)
     extracted = pipeline.ocr_stage(source, data, pipeline.extract_stage(source, data, settings), settings)
     return {"pages": [asdict(p) for p in extracted.pages], "meta": {"ocr_pages": extracted.meta.get("ocr_pages", {})}}
 
 
-@flow(name="transcribe-recording", persist_result=True, validate_parameters=False)
-def transcribe_recording(source_uri: str, file_name: str | None = None, profile: str = "gpu",
+@flow(name="transcribe-recording", persist_result=True, result_storage=RESULT_STORAGE, validate_parameters=False)
+def transcribe_recording(source_uri: str, file_name: str | None = None, profile: Profile = "gpu",
                          settings_overrides: dict | None = None) -> dict:
     """Transcribe the recording at ``source_uri``.
 
     Returns:
         ``{"segments": [Segment as dict, ...], "meta": {engine, model, language, duration_s, ...}}``.
     """
+    _require_shared_results()
     settings = load_settings(profile, settings_overrides)
     source, data = _load(source_uri, file_name)
     extracted = pipeline.transcribe_stage(source, data, pipeline.extract_stage(source, data, settings), settings)

@@ -1,14 +1,15 @@
-"""Matter-level tasks: entity resolution, the relationship graph, the run summary."""
+"""Matter-level tasks: entity resolution, the relationship graph, the quality gates, the run's artifacts."""
 
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from lexprep import pipeline
+from lexprep.report import artifact_key, failure_rows, run_state, summary_markdown
 from lexprep.settings import Settings
 
-from tasks.common import STAGE_TASK_OPTIONS, get_store
+from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, get_store
 
 
 @task(name="resolve-entities", **STAGE_TASK_OPTIONS)
@@ -24,8 +25,9 @@ def build_graph(matter_id: str, db: str, settings: Settings) -> dict[str, int]:
 
 
 @task(name="quality-gates", **STAGE_TASK_OPTIONS)
-def quality_gates(matter_id: str, run_id: str, db: str, settings: Settings) -> dict:
-    """Great Expectations suites over the matter's rows; results to the store and a table artifact.
+def quality_gates(matter_id: str, run_id: str, db: str, settings: Settings, matter: str = "") -> dict:
+    """The quality gates over the matter's rows; results to the store and a table artifact
+    (key ``lexprep-quality-<matter>``, see lexprep.report.artifact_key).
 
     Returns the report as a dict. Raises QualityGateError when ``quality.on_failure`` is ``fail`` and
     a check failed (the run then fails, after the report is saved).
@@ -36,7 +38,7 @@ def quality_gates(matter_id: str, run_id: str, db: str, settings: Settings) -> d
     if report.enabled:
         create_table_artifact(
             table=quality_rows(report) or [{"table": "all", "status": "passed"}],
-            key="lexprep-quality",
+            key=artifact_key("quality", matter or matter_id),
             description=report.summary(),
         )
     report.raise_for_failure()
@@ -49,28 +51,19 @@ def matter_status(matter_id: str, db: str) -> dict:
     return get_store(db).status(matter_id)
 
 
-def summary_rows(summary: dict) -> list[dict]:
-    """The run summary as rows of (section, key, value) for a table artifact."""
-    rows = []
-    status = summary["status"]
-    for section in ("documents_by_status", "pages_by_method", "mentions_by_label", "entities_by_label",
-                    "relationships_by_type", "categories"):
-        for key, value in sorted(status.get(section, {}).items()):
-            rows.append({"section": section, "key": key, "value": value})
-    for key in ("documents", "pages", "chunks", "mentions", "entities", "relationships"):
-        rows.append({"section": "totals", "key": key, "value": status.get(key, 0)})
-    for key, value in summary["stage_seconds"].items():
-        rows.append({"section": "stage_seconds", "key": key, "value": round(value, 3)})
-    for key, value in summary["phase_seconds"].items():
-        rows.append({"section": "phase_seconds", "key": key, "value": round(value, 3)})
-    return rows
-
-
 @task(name="publish-summary", **STAGE_TASK_OPTIONS)
 def publish_summary(summary: dict) -> None:
-    """A Prefect table artifact (key ``lexprep-run-summary``) with the run's counts and timings."""
+    """Two artifacts keyed per matter (lexprep.report.artifact_key), so each matter has its own history
+    in the UI's Artifacts page: ``lexprep-summary-<matter>`` (Markdown: source, processed, skipped,
+    failed with file and reason, documents by status, seconds per stage and phase) and
+    ``lexprep-failures-<matter>`` (a table: file, status, reason, run; empty when nothing failed)."""
+    matter = summary["matter"]
+    state = run_state(summary)
+    create_markdown_artifact(markdown=summary_markdown(summary), key=artifact_key("summary", matter),
+                             description=f"lexprep run of matter {matter!r}: {state.message}"[:1000])
     create_table_artifact(
-        table=summary_rows(summary),
-        key="lexprep-run-summary",
-        description=f"lexprep run of matter {summary['matter']!r}: counts by status, label and stage",
+        table=failure_rows(summary) or {"file": [], "status": [], "reason": [], "run": []},
+        key=artifact_key("failures", matter),
+        description=(f"{len(summary['failures'])} document(s) of matter {matter!r} failed" if summary["failures"]
+                     else f"no failed documents in matter {matter!r}"),
     )

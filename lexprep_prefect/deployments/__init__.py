@@ -4,13 +4,12 @@
   EC2 GPU worker of infra/terraform; runs default to the gpu profile), ``lexprep-docker`` (docker, the
   image of infra/Dockerfile);
 - tag concurrency limits (:data:`TAG_CONCURRENCY_LIMITS`): at most N task runs carrying the tag at once,
-  across every worker (``ner`` for the CPU-heavy NER task; ``mistral`` / ``openai`` for tasks calling
-  those APIs);
+  across every worker (``mistral`` / ``openai`` for the tasks calling those APIs);
 - rate limits (:data:`RATE_LIMITS`): global concurrency limits with slot decay, for
   ``prefect.concurrency.sync.rate_limit("mistral-api")`` before each API request;
 - lexprep's block types (``blocks.register_all``).
 
-``python -m deployments.bootstrap`` does all of that idempotently; ``python -m deployments.bootstrap names``
+``python -m lexprep_prefect.deployments.bootstrap`` does all of that idempotently; ``python -m lexprep_prefect.deployments.bootstrap names``
 lists the prefect.yaml deployments that can be deployed here (see :mod:`deployments.bootstrap`).
 """
 
@@ -39,7 +38,8 @@ WORK_POOLS: dict[str, WorkPoolSpec] = {
         WorkPoolSpec(
             "lexprep-local",
             "process",
-            "lexprep on this machine: a process worker started in the repository (local and cloud profiles).",
+            "lexprep's local and cloud profiles: process workers on any machine with lexprep installed (each run "
+            "clones the deployed code; the store is the worker's LEXPREP_DB_URL).",
         ),
         WorkPoolSpec(
             "lexprep-gpu",
@@ -58,8 +58,11 @@ WORK_POOLS: dict[str, WorkPoolSpec] = {
     )
 }
 
-#: tag -> task runs at once carrying that tag (Prefect tag concurrency limits)
-TAG_CONCURRENCY_LIMITS: dict[str, int] = {"mistral": 4, "openai": 4, "ner": 2}
+#: tag -> task runs at once carrying that tag (Prefect tag concurrency limits), for the tasks that call
+#: a paid API (lexprep_prefect.tasks.documents._api_tags tags them). NER has no limit here: it runs in
+#: each flow run's process pool (settings.ner.workers processes), which bounds it already; a tag limit
+#: on its task would make document threads poll the API for slots while that pool sits idle.
+TAG_CONCURRENCY_LIMITS: dict[str, int] = {"mistral": 4, "openai": 4}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class LexprepDatabase(Block):
     Example:
         Load a saved block and open the store:
         ```python
-        from blocks import LexprepDatabase
+        from lexprep_prefect.blocks import LexprepDatabase
         from lexprep.store import Store
 
         database_block = LexprepDatabase.load("BLOCK_NAME")
@@ -51,7 +51,7 @@ class LexprepDatabase(Block):
     _documentation_url = "https://docs.sqlalchemy.org/en/20/core/engines.html#database-urls"
     _code_example = """
     ```python
-    from blocks import LexprepDatabase
+    from lexprep_prefect.blocks import LexprepDatabase
 
     database_block = LexprepDatabase.load("BLOCK_NAME")
     url = database_block.url()  # pass as the process-matter flow's `db` parameter

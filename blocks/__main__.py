@@ -1,6 +1,0 @@
-"""``python -m blocks``: register lexprep's block types with the Prefect API in PREFECT_API_URL."""
-
-from blocks import register_all
-
-for slug in register_all():
-    print(f"registered block type {slug}")

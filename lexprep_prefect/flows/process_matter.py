@@ -1,0 +1,191 @@
+"""The main flow: a matter's files become cleaned text, chunks, entities and a relationship graph."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import Field
+
+from lexprep import progress
+from lexprep.errors import ConfigurationError
+from lexprep.report import build_summary, run_state
+from lexprep.settings import Profile
+from lexprep_prefect.tasks.common import (
+    RESULT_STORAGE,
+    as_state,
+    get_store,
+    load_settings,
+    send_lexprep_logs_to_runs,
+)
+from lexprep_prefect.tasks.documents import DocumentOutcome, discover_sources, process_document
+from lexprep_prefect.tasks.matter import build_graph, matter_status, publish_summary, quality_gates, resolve_entities
+
+#: a parameter that cannot be left empty (the deployment form and ``enforce_parameter_schema`` refuse "")
+NonEmpty = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
+def _store_url(settings, db: str | None) -> str:
+    """The store's URL; a deployment run must name one (a relative default would write into the
+    temporary directory the worker runs it in, and be deleted with it)."""
+    from prefect.runtime import deployment
+
+    if db is None and settings.db_url is None and deployment.id is not None:
+        raise ConfigurationError(
+            "no store for this deployment run: pass the db parameter, set LEXPREP_DB_URL in the worker's "
+            "environment, or name a lexprep-settings block with a database (settings_block)")
+    return settings.resolved_db_url()
+
+
+@flow(name="process-matter", flow_run_name="{matter}", task_runner=ThreadPoolTaskRunner(max_workers=4),
+      log_prints=False, validate_parameters=True, persist_result=True, result_serializer="json",
+      result_storage=RESULT_STORAGE)
+def process_matter(
+    source: NonEmpty,
+    matter: NonEmpty,
+    db: str | None = None,
+    profile: Profile | None = None,
+    retry_failed: bool = False,
+    settings_overrides: dict | None = None,
+    settings_block: str | None = None,
+) -> dict:
+    """Process every file under ``source`` into the matter ``matter`` in the store at ``db``.
+
+    Args:
+        source: a local path or fsspec URL (a file or a folder, walked recursively); absolute on a worker.
+        matter: the matter's name; documents are identified by (matter, sha256).
+        db: SQLAlchemy URL; default LEXPREP_DB_URL, else (only when run outside a deployment, e.g. by
+            ``lexprep run``) a SQLite file ``lexprep.db`` in the working directory.
+        profile: local | cloud | gpu; None keeps the block's or LEXPREP_PROFILE (default local).
+        retry_failed: process again documents that failed or were unsupported last time.
+        settings_overrides: nested settings on top of the environment (e.g. {"chunk": {"size_tokens": 256}}).
+        settings_block: the name of a ``lexprep-settings`` block (profile, overrides, database and API
+            credentials as SecretStr) applied before ``settings_overrides``.
+
+    Returns:
+        The run summary (lexprep.report.build_summary): ``matter``, ``source``, ``status`` (Store.status),
+        ``processed``/``skipped``/``failed`` counts, ``failures`` [{file_name, status, error, earlier_run}],
+        ``incomplete``, ``stage_seconds`` (summed over documents), ``phase_seconds`` (wall time of
+        discover, documents, resolve, graph, quality). The run ends Completed, or Completed named
+        "Completed with failures" when documents failed (lexprep.report.run_state); its result is
+        persisted (JSON), so ``run_deployment(...).state.result()`` returns this summary.
+
+    Raises:
+        ConfigurationError: the store cannot be reached, none is named for a deployment run, or the
+            source does not exist (nothing is written).
+    """
+    t_flow = time.perf_counter()
+    started_at = time.time()
+    send_lexprep_logs_to_runs()
+    logger = get_run_logger()
+    first_document: list[float] = []
+
+    def first_document_started(event) -> None:
+        if event.kind == "document" and not first_document:
+            first_document.append(time.time())
+
+    unsubscribe = progress.subscribe(first_document_started)
+    try:
+        settings = load_settings(profile, settings_overrides, db, settings_block)
+        url = _store_url(settings, db)
+        phases: dict[str, float] = {}
+        store = get_store(url)
+        matter_id = store.ensure_matter(matter)
+        logger.info("matter %r into the store at %s (profile %s)", matter, store.safe_url, settings.profile)
+
+        t0 = time.perf_counter()
+        refs = discover_sources(source)
+        phases["discover"] = time.perf_counter() - t0
+        logger.info("found %d file(s) under %s in %.2f s", len(refs), source, phases["discover"])
+        progress.emit("discovered", total=len(refs))
+        run_id = store.start_run(matter_id)
+
+        t0 = time.perf_counter()
+        stage_seconds: dict[str, float] = {}
+        outcomes: list[DocumentOutcome] = []
+        common = dict(matter_id=matter_id, matter=matter, db=url, settings=settings, retry_failed=retry_failed)
+        pending: list[PrefectFuture] = [
+            process_document.submit(ref.file_name, ref, None, None, **common) for ref in refs
+        ]
+        seen: set[str] = set()
+        while pending:
+            submitted: list[PrefectFuture] = []
+            for future in as_completed(pending):
+                # a failed document's task run ends Failed with its outcome as data (never raised)
+                outcome: DocumentOutcome = future.result(raise_on_failure=False)
+                if outcome.status == "duplicate":
+                    continue
+                outcomes.append(outcome)
+                _log_outcome(logger, outcome)
+                for stage, seconds in outcome.timings.items():
+                    stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+                for child, data in outcome.children:
+                    key = f"{outcome.document_id}/{child.sha256}"
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    progress.emit("discovered", total=1)
+                    submitted.append(process_document.submit(child.file_name, None, (child, data), outcome.document_id,
+                                                             **common))
+            pending = submitted
+        phases["documents"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        progress.emit("matter", stage="resolve")
+        resolved = resolve_entities(matter_id, matter, url, settings)
+        phases["resolve"] = stage_seconds["resolve"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        progress.emit("matter", stage="graph")
+        graph = build_graph(matter_id, url, settings)
+        phases["graph"] = stage_seconds["graph"] = time.perf_counter() - t0
+        logger.info("resolved %d mention(s) into %d entities in %.2f s; %d relationships in %.2f s",
+                    resolved.get("mentions", 0), resolved.get("entities", 0), phases["resolve"],
+                    graph.get("relationships", 0), phases["graph"])
+
+        quality = None
+        if settings.quality.enabled:
+            t0 = time.perf_counter()
+            progress.emit("matter", stage="quality")
+            quality = quality_gates(matter_id, run_id, url, settings, matter)
+            phases["quality"] = time.perf_counter() - t0
+
+        summary = build_summary(
+            matter, source, outcomes, matter_status(matter_id, url), stage_seconds=stage_seconds,
+            phase_seconds=phases, resolution=resolved, graph=graph,
+            quality=None if quality is None else {
+                "success": quality["success"], "quarantined": {k: len(v) for k, v in quality["quarantined"].items()},
+                "failed_tables": quality.get("failed_tables", []), "engine": quality.get("engine"),
+                "seconds": quality.get("seconds"),
+            },
+            flow_started_at=started_at, first_document_at=first_document[0] if first_document else None,
+            flow_seconds=time.perf_counter() - t_flow,
+        )
+        store.finish_run(run_id, summary)
+        publish_summary(summary)
+    finally:
+        unsubscribe()
+    state = run_state(summary)
+    (logger.warning if summary["failures"] else logger.info)("%s: %s", state.name, state.message)
+    return as_state(state, summary)
+
+
+def _log_outcome(logger, outcome: DocumentOutcome) -> None:
+    """One line per document: its file name, status and seconds; the reason when it did not finish
+    (never its text)."""
+    seconds = sum(outcome.timings.values())
+    if outcome.skipped:
+        logger.info("%s: skipped (already %s)", outcome.file_name, outcome.status)
+    elif outcome.error:
+        logger.warning("%s: %s in %.2f s: %s", outcome.file_name, outcome.status, seconds, outcome.error)
+    else:
+        logger.info("%s: %s in %.2f s (%d page(s), %d chunk(s), %d mention(s))", outcome.file_name, outcome.status,
+                    seconds, outcome.pages, outcome.chunks, outcome.mentions)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m lexprep_prefect.flows.process_matter PATH MATTER`
+    import sys
+
+    print(process_matter(sys.argv[1], sys.argv[2]))
