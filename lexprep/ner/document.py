@@ -59,8 +59,8 @@ _DEFINITION = re.compile(
     r"|(?:hereinafter(?:\s+(?:referred\s+to\s+as|called))?|herein\s+called)\s+(?:the\s+)?[\"“”']([A-Z][\w&.'’\- ]{0,40}?)[\"“”']"
     r"|\(\s*(?:the\s+|or\s+)?([A-Z][A-Za-z&.\-]*(?:\s+[A-Z][A-Za-z&.\-]*){0,3})\s*\)",
 )
-_ALSO_KNOWN = re.compile(r"(?i)\b(?:d/?b/?a|doing\s+business\s+as|f/?k/?a|formerly\s+known\s+as|a/?k/?a|also\s+known\s+as|"
-                         r"trading\s+as|t/a)\b")
+_ALSO_KNOWN = re.compile(r"(?i)[\s,]*(?:d/?b/?a|doing\s+business\s+as|f/?k/?a|formerly\s+known\s+as|a/?k/?a|also\s+known\s+as|"
+                         r"trading\s+as|t/a)\b[\s,:]*")
 #: after a defined term that is an ordinary word, what makes it part of another name or a heading
 _MODIFIER = re.compile(r"[ \t]+(?:[A-Z][a-z]+(?![\w'’])|of[ \t]+[A-Z])")
 #: "Hernandez Roman, et al. v. Wolf": the first party's name of a case named in the text (not a caption line)
@@ -73,6 +73,7 @@ _DESCRIPTOR = re.compile(
     r"acting\s|doing\s|formerly\s|residing\s|of\s)[^\"“”()]*)?[\s,]*",
     re.IGNORECASE,
 )
+_NAME_PART_BEFORE = re.compile(r"(?<![.!?:;]\s)(?<!^)(?-i:[A-Z][a-z]+)[ \t]+$")
 _PLURAL_DEF = re.compile(r"\b(?:collectively|together|each|jointly)\b", re.IGNORECASE)
 _BARE_COURT = re.compile(r"^(?:(?:United\s+States|U\.\s?S\.)\s+)?(?:District|Bankruptcy|Supreme|Superior|Circuit|Appellate|"
                          r"Trial|Tax)?\s*Court(?:\s+of\s+Appeals?)?$", re.IGNORECASE)
@@ -111,6 +112,8 @@ def _party_label(name: str, ctx: filters.DocContext, start: int) -> str:
     ok, support = filters.person_ok(name, ctx, start)
     if ok and not support and 2 <= len(name.split()) <= 5:
         return "PERSON"
+    if len(name.split()) == 1 and name[:1].isupper() and not filters.is_english(name):
+        return "PERSON"  # "HERRMANN ET AL.": a party named by surname
     return "ORG"
 
 
@@ -393,7 +396,7 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
     named = sorted((x for x in items if x.span.label in ("ORG", "PERSON") and x.link is None), key=lambda x: x.span.start)
     for a, b in zip(named, named[1:]):
         between = text[a.span.end:b.span.start]
-        if len(between) <= 60 and _ALSO_KNOWN.search(between):
+        if len(between) <= 60 and _ALSO_KNOWN.fullmatch(between):
             b.link, b.link_method = (a.span.start, a.span.end), "also_known_as"
             b.span = b.span._replace(label=a.span.label)
             b.attrs["evidence"] = " ".join(text[a.span.start:b.span.end].split())
@@ -420,8 +423,9 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             o = (occ.start(), occ.end())
             if _overlaps(o, target) or any(_overlaps(o, p) for p in occupied):
                 continue
-            if ordinary and _MODIFIER.match(text, occ.end()):
-                continue  # "Distributor Agreement", "Standard of Review": the word, not the party
+            if ordinary and (_MODIFIER.match(text, occ.end()) or _NAME_PART_BEFORE.search(text, max(0, occ.start() - 30),
+                                                                                         occ.start())):
+                continue  # "Distributor Agreement", "Grace Community Chapel": the word in another name
             added.append(Linked(Span(ante.span.label, o[0], o[1], 1.0, "defined_term", "definition"), target,
                                 "defined_term", attrs={"evidence": evidence}))
     if added:
@@ -575,6 +579,11 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             if x.link is None and (x.span.start, x.span.end) not in targets:
                 continue
             x.span = x.span._replace(normalized=None)
+            if x.link is None and len(text[x.span.start:x.span.end].split()) in (2, 3) and _refers_as_person(text, x, out):
+                x.span = x.span._replace(label="PERSON")  # "Brett Ogle ... Ogle's name, by virtue of his ability"
+                for y in out:
+                    if y.link == (x.span.start, x.span.end):
+                        y.span = y.span._replace(label="PERSON")
         kept_out.append(x)
     out = kept_out
 
@@ -604,6 +613,23 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
                 x.scope = "document"
         result.append(x)
     return result
+
+
+_PERSONAL = re.compile(r"\b(?:he|his|him|himself|she|her|hers|herself)\b", re.IGNORECASE)
+_IMPERSONAL = re.compile(r"\b(?:its|itself)\b", re.IGNORECASE)
+
+
+def _refers_as_person(text: str, x: Linked, items: list[Linked]) -> bool:
+    """Whether the sentences right after the name and the mentions linked to it speak of a person
+    ("his ability") rather than of an organisation ("its offices")."""
+    spans = [(x.span.start, x.span.end)] + [(y.span.start, y.span.end) for y in items
+                                            if y.link == (x.span.start, x.span.end)]
+    personal = impersonal = 0
+    for _a, b in spans[:20]:
+        after = text[b:b + 160]
+        personal += len(_PERSONAL.findall(after))
+        impersonal += len(_IMPERSONAL.findall(after))
+    return personal >= 2 and personal > 2 * impersonal
 
 
 def _norm_words(s: str) -> list[str]:

@@ -78,7 +78,7 @@ _NAME_WORD = re.compile(r"^(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|(?:Mc|Mac|O['�
                         r"|[A-Z][a-z]*[A-Z][a-z]+|[A-Z]{2,}(?:[-'’][A-Z]+)*)$")
 _ORG_SUFFIX = re.compile(
     r"(?:,?\s(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|L\.L\.P\.|Ltd\.?|"
-    r"Limited|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|P\.C\.|PLLC|LLLP|Pty|B\.V\.|N\.V\.|S\.p\.A\.|SE))$",
+    r"Limited|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|P\.C\.|PLLC|LLLP|Pty|B\.V\.|N\.V\.|S\.p\.A\.))$",
     re.IGNORECASE,
 )
 _ORG_WORDS = frozenset("""
@@ -87,7 +87,7 @@ university college school institute institution academy association society unio
 fund trust bank bancorp bancshares insurance assurance partners partnership group holdings industries enterprises
 technologies systems solutions laboratories labs pharmaceuticals airlines airways railroad railway motors energy
 petroleum oil gas electric power utilities communications telecom networks media press publishing church ministry
-hospital clinic center centre district corps army navy force police congress senate house parliament ministry
+hospital clinic center centre district corps army navy force police congress senate parliament ministry
 party committee coalition alliance organization organisation network exchange commission capital ventures
 management consulting consultants realty properties associates llc inc corp ltd chapel society fellowship
 ministries tabernacle temple synagogue mosque diocese parish museum library
@@ -95,7 +95,8 @@ ministries tabernacle temple synagogue mosque diocese parish museum library
 _LAW_END = re.compile(
     r"(?:\bAct(?:\s+of\s+\d{4})?|\bCode|\bConstitution|\bAmendment|\bStatutes?|\bRegulations?|\bRules(?:\s+of\s+[A-Z][\w ]+)?"
     r"|\bTreaty|\bConvention|\bCompact|\bOrdinance|\bU\.\s?S\.\s?C\.(?:\s?A\.)?(?:\s?§+\s?[\w.()-]+)?"
-    r"|\bC\.\s?F\.\s?R\.(?:\s?§+\s?[\w.()-]+)?)$"
+    r"|\bC\.\s?F\.\s?R\.(?:\s?§+\s?[\w.()-]+)?)$",
+    re.IGNORECASE,
 )
 _CROSS_REF = re.compile(r"^(?:Section|Sections|Article|Articles|Exhibit|Exhibits|Schedule|Schedules|Paragraph|"
                         r"Clause|Appendix|Annex|Part|Chapter|Subsection|Item)s?\b", re.IGNORECASE)

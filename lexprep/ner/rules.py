@@ -252,8 +252,8 @@ _LAW_STOP = re.compile(r"^(?:The|This|That|These|Those|Such|Said|Each|Any|Our|It
                        r"[A-Z]\.|[IVX]+\.)[ \t]+")
 #: state code citations eyecite leaves unparsed: "Okla. Stat. tit. 82, § 1086.2", "Fla. Stat. § 57.105"
 STATE_CODE_RE = re.compile(
-    r"(?<![\w.])(?:[A-Z][a-z]{1,6}\.[ \t]?){1,3}(?:Rev\.[ \t]?|Gen\.[ \t]?|Comp\.[ \t]?|Ann\.[ \t]?)?"
-    r"(?:Stat|Code|Laws)\.?(?:\s?Ann\.)?,?\s?(?:[Tt]it\.\s?\d+[A-Z]?,?\s?)?§§?\s?\d[\w.:\-]*"
+    r"(?<![\w.])(?:[A-Z][A-Za-z]{1,6}\.[ \t]?){1,3}(?:Rev\.[ \t]?|Gen\.[ \t]?|Comp\.[ \t]?|Ann\.[ \t]?)?"
+    r"(?i:Stat|Code|Laws)\.?(?:\s?Ann\.)?,?\s?(?:[Tt]it\.\s?\d+[A-Z]?,?\s?)?§§?\s?\d[\w.:\-]*"
     r"(?:\([A-Za-z0-9]{1,4}\))*"
     r"|(?<![\w.])Fed\.[ \t]?R\.[ \t]?(?:Civ|Crim|App|Evid|Bankr)\.[ \t]?(?:P\.[ \t]?)?\d+(?:\.\d+)?(?:\([A-Za-z0-9]{1,4}\))*"
 )
@@ -345,6 +345,13 @@ def org_suffix_spans(text: str) -> list[Span]:
             stop = _ORG_STOP_START.match(value)
         if len(value.split()) < 2 or value.count("\n") > 1:
             continue
+        if "\n" in value and (start == 0 or text[start - 1] == "\n"):
+            # a name on a line of its own above the company's line (a signature block): the company only
+            head, _, rest = value.rpartition("\n")
+            start += len(head) + 1
+            value = rest
+            if len(value.split()) < 2:
+                continue
         words = value.replace(",", " ").split()
         if any(w.casefold() in _FUNCTION_WORDS and w[:1].isupper() for w in words[:-1]):
             continue  # "PLACES WITHIN OR ADJACENT TO INCORPORATED": a heading, not a name
