@@ -308,10 +308,11 @@ def money_spans(text: str) -> list[Span]:
 
 # ----------------------------------------------------------------------- ORG with a corporate suffix
 
-_ORG_WORD = r"(?-i:(?!(?:By|BY|Its|ITS|Name|NAME|Title|TITLE)\b)[A-Z][A-Za-z0-9&'\-]*|[A-Z]\.|&|of|and|the)"
+_ORG_WORD = r"(?-i:(?!(?:By|BY|Its|ITS|Name|NAME|Title|TITLE)\b)[A-Z][A-Za-z0-9&'\-]*|[A-Z]\.|&|of|and|the|de|du|des|la|le|von|van|der|del|da|di)"
 _ORG_SUFFIX = (
     r"(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|L\.L\.P\.|Ltd\.?|Limited"
-    r"|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|Partners|Group|Holdings|Bank|Trust)"
+    r"|PLC|plc|N\.A\.|S\.A\.|S\.?A\.?S\.?|S\.?A\.?R\.?L\.?|S\.p\.A\.|GmbH|AG|B\.?V\.?|N\.?V\.?|Pty\.?\s?Ltd\.?"
+    r"|Partners|Group|Holdings|Bank|Trust)"
 )
 #: two to eight capitalised words (allowing "of", "and", "&", "the" inside) ending in a corporate suffix,
 #: e.g. "ENTERPRISE TRANSPORTATION COMPANY", "I-ON INTERACTIVE, INC.", "Stallings Capital Group Consultants, Ltd."
@@ -325,6 +326,10 @@ _ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their
                              r"Customer|Carrier|Shipper|Sponsor|Attorneys\s+for|Counsel\s+for)\s", re.I)
 
 
+#: a corporate suffix followed by "and"/"&" inside a match: where the next company's name begins
+_INNER_SUFFIX = re.compile(r"(?<=\w)[ \t]*,?[ \t]+(?:Inc\.?|LLC|L\.L\.C\.|LLP|L\.P\.|LP|Ltd\.?|SAS|S\.A\.|GmbH|AG|Corp\.?|"
+                           r"Corporation|Company|PLC|N\.A\.)[ \t]*,?[ \t]+(?:and|AND|&)[ \t]+(?=[A-Z])")
+_DOCUMENT_WORDS = frozenset("agreement agreements section article exhibit schedule amendment contract".split())
 _FUNCTION_WORDS = frozenset("within or to from for by with at in on into upon under over between among per via".split())
 
 
@@ -352,9 +357,24 @@ def org_suffix_spans(text: str) -> list[Span]:
             value = rest
             if len(value.split()) < 2:
                 continue
+        inner = list(_INNER_SUFFIX.finditer(value))
+        if inner:  # "Silicium de Provence SAS and Evergreen Solar Inc": two companies
+            pos = 0
+            for cut in inner:
+                name_end = cut.start() + len(cut.group(0).rstrip()) - len(cut.group(0).rstrip().split()[-1])
+                name = value[pos:name_end].rstrip(" ,\t")
+                if len(name.split()) >= 2 and name[:1].isupper():
+                    out.append(Span("ORG", start + pos, start + pos + len(name), 1.0, "ORG", "rules"))
+                pos = cut.end()
+            start += pos
+            value = value[pos:]
+            if len(value.split()) < 2:
+                continue
         words = value.replace(",", " ").split()
         if any(w.casefold() in _FUNCTION_WORDS and w[:1].isupper() for w in words[:-1]):
             continue  # "PLACES WITHIN OR ADJACENT TO INCORPORATED": a heading, not a name
+        if any(w.casefold().strip(",.") in _DOCUMENT_WORDS for w in words[:-1]):
+            continue  # "Limited Liability Company Agreement of the Company": a document, not a company
         body = [w for w in words[:-1] if w[:1].isalpha() and w.casefold() not in ("of", "and", "the")]
         vw = value.split()
         title = [i for i, w in enumerate(vw[:-1]) if w[:1].isupper() and not w.isupper() and w.casefold() not in ("of", "and", "the")]

@@ -248,3 +248,14 @@ def test_org_suffix_rule_finds_contract_parties():
     assert found == ["I-ON INTERACTIVE, INC.", "ENTERPRISE TRANSPORTATION COMPANY",
                      "Stallings Capital Group Consultants, Ltd."]
     assert all(s.label == "ORG" and s.extractor == "rules" for s in org_suffix_spans(text))
+
+
+def test_org_suffix_rule_splits_two_companies_and_skips_documents_and_headings():
+    from lexprep.ner.rules import org_suffix_spans
+
+    text = ("Silicium de Provence SAS and Evergreen Solar Inc. sign the Limited Liability Company Agreement of the "
+            "Company.\nPLACES WITHIN OR ADJACENT TO INCORPORATED\nReginald Ashton Williamson\n"
+            "Kilpatrick Townsend & Stockton LLP\nDefendants C. R. Bard, Inc. and Johnson & Johnson Inc.")
+    assert [text[s.start:s.end] for s in org_suffix_spans(text)] == [
+        "Silicium de Provence SAS", "Evergreen Solar Inc.", "Kilpatrick Townsend & Stockton LLP", "C. R. Bard, Inc.",
+        "Johnson & Johnson Inc."]
