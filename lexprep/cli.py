@@ -277,10 +277,10 @@ def run(
         print(json.dumps(summary, indent=2, default=str))
     else:
         _print_summary(summary, startup)
-        console.print(f"total wall time {summary['wall_seconds']:.1f} s (Prefect API: {api.origin})")
+        console.print(f"total wall time {summary['wall_seconds']:.1f} s (Prefect API: {api.origin})", soft_wrap=True)
         if api.url is None and startup > 5:
             console.print(f"[dim]{startup:.0f} s went to starting a temporary Prefect server: "
-                          "`lexprep server start` keeps one running for the next runs[/]")
+                          "`lexprep server start` keeps one running for the next runs[/]", soft_wrap=True)
 
 
 def _use_prefect_api():

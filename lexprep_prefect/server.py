@@ -62,20 +62,30 @@ def state_path() -> Path:
     return prefect_home() / STATE_FILE
 
 
-def healthy(api_url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """True when ``GET {api_url}/health`` answers 200 within ``timeout`` seconds."""
+def probe(api_url: str, timeout: float = PROBE_TIMEOUT_S) -> int | None:
+    """The HTTP status of ``GET {api_url}/health`` within ``timeout`` seconds, or None when nothing answers."""
     try:
         with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as resp:
-            return resp.status == 200
+            return resp.status
+    except urllib.error.HTTPError as exc:  # an answer all the same (e.g. 401 without an API key)
+        return exc.code
     except (OSError, ValueError, urllib.error.URLError):
-        return False
+        return None
 
 
-def wait_healthy(api_url: str, timeout: float, proc: subprocess.Popen | None = None) -> bool:
-    """Probe ``api_url`` until it answers (True), ``timeout`` seconds pass or ``proc`` exits (False)."""
+def healthy(api_url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True when ``GET {api_url}/health`` answers 200 within ``timeout`` seconds."""
+    return probe(api_url, timeout) == 200
+
+
+def wait_healthy(api_url: str, timeout: float, proc: subprocess.Popen | None = None, *,
+                 any_answer: bool = False) -> bool:
+    """Probe ``api_url`` until it answers 200 (or, with ``any_answer``, any HTTP status: a configured API
+    may want credentials for /health) (True), ``timeout`` seconds pass or ``proc`` exits (False)."""
     deadline = time.monotonic() + timeout
     while True:
-        if healthy(api_url, timeout=min(PROBE_TIMEOUT_S, max(0.5, deadline - time.monotonic()))):
+        status = probe(api_url, timeout=min(PROBE_TIMEOUT_S, max(0.5, deadline - time.monotonic())))
+        if status == 200 or (any_answer and status is not None):
             return True
         if (proc is not None and proc.poll() is not None) or time.monotonic() >= deadline:
             return False
@@ -245,13 +255,13 @@ def resolve_api(probe_timeout: float = PROBE_TIMEOUT_S) -> Api:
     """
     url = os.environ.get("PREFECT_API_URL")
     if url:
-        if not wait_healthy(url, probe_timeout):
+        if not wait_healthy(url, probe_timeout, any_answer=True):
             raise ApiUnreachable(f"the Prefect API at {url} (PREFECT_API_URL) does not answer: start it, "
                                  "or unset PREFECT_API_URL to use a local server")
         return Api(url, "PREFECT_API_URL")
     url = _profile_setting("PREFECT_API_URL")
     if url:
-        if not wait_healthy(url, probe_timeout):
+        if not wait_healthy(url, probe_timeout, any_answer=True):
             raise ApiUnreachable(f"the Prefect API at {url} (PREFECT_API_URL of the active Prefect profile) does not "
                                  "answer: start it, or `prefect config unset PREFECT_API_URL`")
         return Api(url, "Prefect profile")

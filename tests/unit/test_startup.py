@@ -25,7 +25,10 @@ def health():
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
-            self.send_response(200 if self.path.endswith("/health") else 404)
+            if "/locked/" in self.path:  # an API that wants credentials even for /health (Prefect Cloud)
+                self.send_response(401)
+            else:
+                self.send_response(200 if self.path.endswith("/health") else 404)
             self.end_headers()
             self.wfile.write(b"true")
 
@@ -64,6 +67,10 @@ def test_nothing_configured_means_ephemeral(home):
 def test_environment_url_wins_and_must_answer(home, health, monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", health)
     assert server.resolve_api() == server.Api(health, "PREFECT_API_URL")
+    locked = health.replace("/api", "/locked/api")
+    monkeypatch.setenv("PREFECT_API_URL", locked)
+    assert server.resolve_api() == server.Api(locked, "PREFECT_API_URL")  # it answers: a 401 is an answer
+    assert not server.healthy(locked)
     dead = _closed_port_url()
     monkeypatch.setenv("PREFECT_API_URL", dead)
     with pytest.raises(server.ApiUnreachable, match="does not answer") as info:
