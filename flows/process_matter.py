@@ -33,16 +33,18 @@ def process_matter(
     Args:
         source: a local path or fsspec URL (a file or a folder, walked recursively).
         matter: the matter's name; documents are identified by (matter, sha256).
-        db: SQLAlchemy URL; default a SQLite file ``lexprep.db`` in the working directory.
+        db: SQLAlchemy URL; default a SQLite file ``lexprep.db`` in the working directory. A URL with a
+            password does not belong here (flow parameters are stored by Prefect, shown in its UI):
+            give it through LEXPREP_DB_URL or a ``lexprep-settings`` block.
         profile: local | cloud | gpu; None keeps the block's or LEXPREP_PROFILE (default local).
-        retry_failed: process again documents that failed or were unsupported last time.
+        retry_failed: process again documents that failed, were partial, unsupported or skipped last time.
         settings_overrides: nested settings on top of the environment (e.g. {"chunk": {"size_tokens": 256}}).
         settings_block: the name of a ``lexprep-settings`` block (profile, overrides, database and API
             credentials as SecretStr) applied before ``settings_overrides``.
 
     Returns:
         The run summary: ``matter``, ``status`` (Store.status), ``processed``/``skipped`` counts,
-        ``failures`` [{file_name, status, error}], ``stage_seconds`` (summed over documents) and
+        ``failures`` [{file_name, status, error}] (failed, unsupported, skipped), ``stage_seconds`` (summed over documents) and
         ``phase_seconds`` (wall time of discover, documents, resolve, graph).
 
     Raises:
@@ -57,7 +59,7 @@ def process_matter(
     matter_id = store.ensure_matter(matter)
 
     t0 = time.perf_counter()
-    refs = discover_sources(source)
+    refs = discover_sources(source, settings.limits.follow_external_symlinks)
     phases["discover"] = time.perf_counter() - t0
     progress.emit("discovered", total=len(refs))
     run_id = store.start_run(matter_id)
@@ -118,7 +120,7 @@ def process_matter(
         "failures": [
             {"file_name": o.file_name, "status": o.status, "error": o.error}
             for o in outcomes
-            if o.status in (DocStatus.failed.value, DocStatus.unsupported.value)
+            if o.status in (DocStatus.failed.value, DocStatus.unsupported.value, DocStatus.skipped.value)
         ],
         "resolution": resolved,
         "graph": graph,
