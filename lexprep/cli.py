@@ -6,13 +6,16 @@ ephemeral Prefect server unless PREFECT_API_URL points at one); ``status`` print
 
 Exit codes: 0 when the run completed (per-file failures are recorded, not fatal); 2 when it could
 not proceed (bad arguments, unreachable database, missing source); 3 when a data-quality gate failed
-with ``quality.on_failure=fail``; 1 for an unexpected error.
+with ``quality.on_failure=fail``; 1 for an unexpected error; 130 / 143 when it was interrupted
+(Ctrl-C / SIGTERM: the workers are ended, the documents caught mid-way are marked, and the next run
+redoes them).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -21,6 +24,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lexprep.errors import ConfigurationError, LexprepError
@@ -65,6 +69,129 @@ def _store_and_matter(db: str | None, matter: str):
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+def _password_in(db: str | None) -> bool:
+    """Whether the database URL carries a password (then it must not become a flow parameter)."""
+    if not db:
+        return False
+    try:
+        from sqlalchemy.engine import make_url
+
+        return bool(make_url(db).password)
+    except Exception:
+        return "@" in db
+
+
+def _child_pids() -> list[int]:
+    """Process ids of this process's children (the Prefect server, worker processes), from /proc."""
+    me, pids = os.getpid(), []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if int(fields[1]) == me:
+                pids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def _end_children(grace_s: float = 1.0) -> None:
+    """End every worker and child process: SIGTERM, then SIGKILL after ``grace_s`` seconds."""
+    from lexprep import pipeline
+
+    pipeline.stop_workers()
+    pids = _child_pids()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace_s
+    while pids and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pids = [p for p in pids if _alive(p)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        return finished == 0
+    except ChildProcessError:
+        return False
+
+
+#: set once the run's summary is out (a signal then only hurries the exit)
+_RUN_FINISHED = threading.Event()
+
+
+def _on_interrupt(db_url: str, matter: str):
+    """A SIGINT/SIGTERM handler for ``run``: end the workers, mark the documents caught mid-way, print
+    one line and exit at once (a second signal exits without the marking)."""
+    state = {"seen": False}
+
+    def handler(signum, frame) -> None:
+        if state["seen"]:
+            os._exit(128 + signum)
+        state["seen"] = True
+        name = signal.Signals(signum).name
+        _end_children()
+        if _RUN_FINISHED.is_set():  # the summary is out: only the exit was left to do
+            os._exit(128 + signum)
+        marked = threading.Thread(target=_mark_interrupted, args=(db_url, matter, name), daemon=True)
+        marked.start()
+        marked.join(5.0)
+        console.show_cursor(True)
+        sys.stdout.flush()
+        os.write(2, f"\ninterrupted ({name}): stopped; the next run redoes the documents that were in progress\n"
+                 .encode())
+        os._exit(128 + signum)
+
+    return handler
+
+
+def _mark_interrupted(db_url: str, matter: str, name: str) -> None:
+    try:
+        from lexprep.store import Store
+
+        store = Store(db_url)
+        try:
+            matter_id = store.find_matter(matter)
+            if matter_id is not None:
+                store.mark_interrupted(matter_id, f"run interrupted ({name}) while in this status; redone by the next run")
+        finally:
+            store.close()
+    except Exception:  # the database may be what is gone: the next run redoes them anyway
+        pass
+
+
+def _in_thread(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a helper thread, the main thread waiting: signals are then handled by
+    lexprep's own handlers (Prefect installs its SIGTERM handler only in the main thread, and its
+    graceful shutdown waits for every document in flight)."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="lexprep-flow", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -166,7 +293,7 @@ def _print_summary(summary: dict, startup_seconds: float | None = None) -> None:
         fails.add_column("status")
         fails.add_column("reason")
         for f in summary["failures"]:
-            fails.add_row(f["file_name"], f["status"], f["error"] or "")
+            fails.add_row(escape(f["file_name"]), f["status"], escape(f["error"] or ""))
         console.print(fails)
 
 
@@ -176,7 +303,8 @@ def run(
     matter: str = typer.Option(..., "--matter", "-m", help="the matter's name"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     profile: str = typer.Option("local", "--profile", help="local | cloud | gpu"),
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="process failed and unsupported documents again"),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", help="process failed, partial, unsupported and skipped documents again"),
     json_out: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of tables"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show Prefect's task logs"),
     estimate_only: bool = typer.Option(False, "--estimate", help="print the expected work and cost, run nothing"),
@@ -215,11 +343,22 @@ def run(
         _open_store(db)  # fail fast and write nothing when the store cannot be reached
     except ConfigurationError as exc:
         _fail(str(exc))
+    db_url = _settings(profile, db).resolved_db_url()
+    if _password_in(db):
+        # a flow parameter is stored by Prefect (its database, API and UI): the URL travels in the
+        # environment instead, where the flow's settings read it
+        os.environ["LEXPREP_DB_URL"] = db
+        db = None
     _quiet_prefect(verbose)
     from lexprep import pipeline, progress
 
-    # NER workers load their model while Prefect starts (the flow then finds the pool warm)
+    # NER workers load their model while Prefect starts (the flow then finds the pool warm); they are
+    # started with Ctrl-C ignored (a terminal sends it to them too), this process ends them itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+    handler = _on_interrupt(db_url, matter)
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
     from flows.process_matter import process_matter  # imports Prefect
 
@@ -235,15 +374,16 @@ def run(
     try:
         if view:
             with view.progress:
-                summary = process_matter(path, matter, db=db, profile=profile, retry_failed=retry_failed)
+                summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed)
         else:
-            summary = process_matter(path, matter, db=db, profile=profile, retry_failed=retry_failed)
+            summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed)
     except LexprepError as exc:
         from lexprep.quality import QualityGateError
 
         _fail(str(exc), code=3 if isinstance(exc, QualityGateError) else 2)
     finally:
         unsubscribe()
+        _RUN_FINISHED.set()
     flow_wall = time.perf_counter() - t_flow
     # Prefect start-up: importing Prefect and starting the (ephemeral) API, until the flow body ran,
     # plus the flow engine's own overhead around it
