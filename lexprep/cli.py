@@ -13,6 +13,7 @@ redoes them).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -99,34 +100,50 @@ def _child_pids() -> list[int]:
     return pids
 
 
-def _end_children(grace_s: float = 1.0) -> None:
-    """End every worker and child process: SIGTERM, then SIGKILL after ``grace_s`` seconds."""
+def _end_children() -> None:
+    """End every worker and child process now (SIGKILL: the workers hold nothing worth saving, and the
+    Prefect server's SQLite database survives it; a graceful stop of the server prints tracebacks)."""
     from lexprep import pipeline
 
     pipeline.stop_workers()
-    pids = _child_pids()
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + grace_s
-    while pids and time.monotonic() < deadline:
-        time.sleep(0.05)
-        pids = [p for p in pids if _alive(p)]
-    for pid in pids:
+    for pid in _child_pids():
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
 
-def _alive(pid: int) -> bool:
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while processes are started: they inherit that (an ignored signal stays ignored
+    across exec), so a terminal's Ctrl-C, sent to the whole process group, reaches only lexprep, which
+    ends them itself (they would print tracebacks). Keep the window short: a Ctrl-C in it is lost."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        return finished == 0
-    except ChildProcessError:
-        return False
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _start_ephemeral_api() -> None:
+    """Start Prefect's ephemeral API server now (as the flow would on first use) when no PREFECT_API_URL
+    is set, its process started with Ctrl-C ignored (see :func:`_sigint_ignored`; only the start of
+    the process, not the wait for it to answer)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    launch = getattr(server, "_run_uvicorn_command", None)
+    if launch is not None and not server.running:
+        def launch_ignoring_sigint():
+            with _sigint_ignored():
+                return launch()
+
+        server._run_uvicorn_command = launch_ignoring_sigint
+    server.start()
 
 
 #: set once the run's summary is out (a signal then only hurries the exit)
@@ -352,15 +369,18 @@ def run(
     _quiet_prefect(verbose)
     from lexprep import pipeline, progress
 
-    # NER workers load their model while Prefect starts (the flow then finds the pool warm); they are
-    # started with Ctrl-C ignored (a terminal sends it to them too), this process ends them itself
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+    # NER workers load their model while Prefect starts (the flow then finds the pool warm). They and the
+    # Prefect server are started with Ctrl-C ignored (a terminal sends it to the whole process group, and
+    # they would print tracebacks): this process ends them itself
     handler = _on_interrupt(db_url, matter)
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    with _sigint_ignored():
+        pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
     from flows.process_matter import process_matter  # imports Prefect
+
+    _start_ephemeral_api()
 
     if not verbose:  # Prefect's client services log "Still processing items..." on their own root-level loggers
         import logging

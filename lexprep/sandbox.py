@@ -69,8 +69,8 @@ def format_bytes(n: int | float) -> str:
 
 
 def format_seconds(s: float) -> str:
-    """``120 s``, ``0.5 s``."""
-    return f"{s:.0f} s" if s == int(s) or s >= 10 else f"{s:.1f} s"
+    """``120 s``, ``0.5 s``, ``0.05 s``."""
+    return f"{s:.0f} s" if s == int(s) or s >= 10 else f"{s:.3g} s"
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -155,16 +155,45 @@ def _reset_peak() -> None:
         pass
 
 
-def _peak_rss() -> int:
-    """Peak resident size (bytes) since the last :func:`_reset_peak` (the process's life elsewhere)."""
+def _status_bytes(key: str) -> int | None:
+    """A size line of ``/proc/self/status`` (``VmHWM``, ``VmPeak`` ...) in bytes, None when unknown."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("VmHWM:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return None
+
+
+def _peak_rss() -> int:
+    """Peak resident size (bytes) since the last :func:`_reset_peak` (the process's life elsewhere)."""
+    peak = _status_bytes("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _vm_peak() -> int:
+    """Peak virtual size (bytes) of this process, 0 when unknown."""
+    return _status_bytes("VmPeak") or 0
+
+
+def _out_of_memory(exc: BaseException, address_space: int | None) -> bool:
+    """Whether ``exc`` (or what caused it) is an allocation that failed: a MemoryError, a C library's own
+    report of one (lxml: "Memory allocation failed"), however a parser wrapped it; or, under an address
+    space limit, any error once the process came within half of the limit (a C parser whose malloc
+    failed may call it anything: lxml says "unknown error"; workers that came that close are replaced
+    after each task, so the peak is this task's)."""
+    if address_space and _vm_peak() >= address_space // 2:
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MemoryError) or "memory allocation failed" in str(current).lower():
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _serve(fd: int) -> None:
@@ -174,8 +203,8 @@ def _serve(fd: int) -> None:
     _die_with_parent(config["parent"])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker ends
     logging.disable(logging.CRITICAL)  # parsers' own warnings have nobody to read them here
-    if config.get("address_space"):
-        cap = int(config["address_space"])
+    cap = int(config["address_space"]) if config.get("address_space") else None
+    if cap:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     init_error = None
     if config.get("initializer"):
@@ -190,23 +219,27 @@ def _serve(fd: int) -> None:
         except EOFError:
             return
         except MemoryError:
-            conn.send(("memory", None, _peak_rss()))
+            conn.send(("memory", None, _peak_rss(), True))
             return
         _reset_peak()
         try:
             reply: tuple = ("ok", resolve(fn_ref)(*args))
-        except MemoryError:
-            reply = ("memory", None)
         except BaseException as exc:  # noqa: BLE001 - replayed in the parent
-            reply = ("error", _pack_exc(exc))
+            reply = ("memory", None) if _out_of_memory(exc, cap) else ("error", _pack_exc(exc))
         args = None
+        # the peak virtual size cannot be reset: past half the limit a fresh worker takes the next task
+        leaving = bool(cap and _vm_peak() >= cap // 2)
         try:
-            conn.send((*reply, _peak_rss()))
+            conn.send((*reply, _peak_rss(), leaving))
         except MemoryError:
-            conn.send(("memory", None, _peak_rss()))
+            conn.send(("memory", None, _peak_rss(), True))
+            return
         except Exception as exc:  # an unpicklable result
-            conn.send(("error", _pack_exc(RuntimeError(f"result could not be sent back: {exc}")), _peak_rss()))
+            conn.send(("error", _pack_exc(RuntimeError(f"result could not be sent back: {exc}")), _peak_rss(),
+                       leaving))
         reply = None
+        if leaving:
+            return
 
 
 # ----------------------------------------------------------------------------- in the parent
@@ -311,8 +344,11 @@ class _Worker:
                     raise LimitExceededError(f"exceeded {format_bytes(memory_bytes)} of memory {what}")
         except (EOFError, OSError) as exc:
             raise self._crashed(what) from exc
-        status, payload, peak = reply
+        status, payload, peak, leaving = reply
         self.peak_rss = peak
+        if leaving:
+            self.reap()  # it exits after this reply: it must not be handed another task
+            self.peak_rss = peak  # this task's, not the worker's whole life
         if status == "ok":
             return payload
         if status == "memory":

@@ -191,7 +191,7 @@ def process_document(
         return _record_unread(ref, getattr(exc, "status", DocStatus.failed.value), error, matter_id, matter, store,
                               db, settings, timings)
     if ref is not None:
-        _forget_unread(ref, matter_id, store)
+        outage_wait(db).call(_forget_unread, ref, matter_id, store, budget_s=settings.db_outage_wait_s)
     if not _claim(matter_id, source.sha256):
         progress.emit("document", source.file_name, "duplicate", final=True)
         return DocumentOutcome("", source.file_name, source.sha256, "duplicate", None, True, 0, 0, 0, timings)
@@ -238,7 +238,8 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
 
     info = wait.call(store.get_document, matter_id, source.sha256, budget_s=budget)
     document_id = wait.call(store.register_document, matter_id, matter, source, parent_id, budget_s=budget)
-    if not pipeline.needs_processing(info, settings, retry_failed) and not store.has_unfinished_children(document_id):
+    if not pipeline.needs_processing(info, settings, retry_failed) and not wait.call(
+            store.has_unfinished_children, document_id, budget_s=budget):
         progress.emit("document", source.file_name, info.status, final=True)
         return DocumentOutcome(document_id, source.file_name, source.sha256, info.status, None, True, 0, 0, 0, timings)
     children: list[tuple[SourceFile, bytes]] = []
