@@ -1,0 +1,129 @@
+"""Hostile input at full size: wall time and peak resident memory of one document's processing.
+
+Inputs (made here, in a temporary folder, by tests/hostile.py):
+
+- ``blank``: a PDF of 2,000 blank pages (the issue saw 200 s: every page rendered for the OCR check);
+- ``text``: a 300 MB text file on a single line (the issue saw no end after 600 s, 7.4 GB resident).
+
+Each input runs in a fresh process (``--one``) that reads it as the flow does (``lexprep.sources.load``,
+limits from the environment, LEXPREP_LIMITS__* included) and runs every per-document stage
+(``lexprep.pipeline.run_document``: extraction in its worker process, OCR, cleaning, chunking, mentions
+in the NER workers), without Prefect and without a store. Reported per input:
+
+- wall seconds of the whole process (start, imports and model loading included) and per stage;
+- peak RSS: the document's own process, its extraction worker (the sandbox's account), and the largest
+  process of the whole tree (``os.wait4`` rusage: the NER and OCR workers are counted there);
+- the outcome: status, the reason, pages by method, characters of text kept.
+
+Usage: ``python bench/bench_hostile.py [--only blank|text] [--text-mb 300] [--pages 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+GiB, MiB = 1 << 30, 1 << 20
+
+
+def run_one(path: Path) -> dict:
+    """In the child process: one document through every per-document stage."""
+    from lexprep import pipeline
+    from lexprep.settings import Settings
+    from lexprep.sources import list_sources, load
+
+    settings = Settings()
+    [ref] = list_sources(str(path))
+    t0 = time.perf_counter()
+    source, data = load(ref, int(settings.limits.max_file_bytes))
+    read_s = time.perf_counter() - t0
+    worker: dict = {}
+    extract_stage = pipeline.extract_stage
+    pipeline.extract_stage = lambda s, d, st, stats=None: extract_stage(s, d, st, worker)  # the worker's stats
+    result = pipeline.run_document(source, data, settings)
+    del data
+    methods: dict[str, int] = {}
+    for page in result.extracted.pages if result.extracted else []:
+        methods[page.method] = methods.get(page.method, 0) + 1
+    return {
+        "status": result.status,
+        "error": result.error,
+        "pages_by_method": methods,
+        "text_chars": len(result.clean.text) if result.clean else 0,
+        "chunks": len(result.chunks),
+        "mentions": len(result.mentions),
+        "stage_seconds": {"read": read_s, **result.timings},
+        "process_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "extraction_worker_peak_rss": worker.get("peak_rss", 0),
+    }
+
+
+def measure(path: Path) -> dict:
+    """Run ``--one path`` in a fresh process; its report plus wall time and the tree's peak RSS."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--one", str(path)], stdout=subprocess.PIPE, cwd=REPO)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{path.name}: the run failed (exit {os.waitstatus_to_exitcode(status)})")
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    report.update(wall_s=wall, tree_peak_rss=usage.ru_maxrss * 1024)
+    return report
+
+
+def show(name: str, size: int, report: dict) -> None:
+    from lexprep.sandbox import format_bytes
+
+    print(f"\n{name}: {format_bytes(size)} on disk")
+    print(f"  outcome        {report['status']}" + (f" ({report['error']})" if report["error"] else ""))
+    print(f"  pages          {report['pages_by_method'] or '-'}; text kept {report['text_chars']:,} characters, "
+          f"{report['chunks']:,} chunks, {report['mentions']:,} mentions")
+    print(f"  wall           {report['wall_s']:.1f} s (whole process, start-up and model loading included)")
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in report["stage_seconds"].items() if v >= 0.05)
+    print(f"  stages         {stages}")
+    print(f"  peak RSS       process {format_bytes(report['process_peak_rss'])}, extraction worker "
+          f"{format_bytes(report['extraction_worker_peak_rss'])}, largest process of the tree "
+          f"{format_bytes(report['tree_peak_rss'])}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["blank", "text"], help="run one input only")
+    parser.add_argument("--pages", type=int, default=2000, help="blank pages of the PDF (default 2000)")
+    parser.add_argument("--text-mb", type=int, default=300, help="size of the one-line text file in MB (default 300)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(Path(args.one))))
+        return
+    from tests import hostile
+
+    with tempfile.TemporaryDirectory(prefix="lexprep-bench-hostile-") as tmp:
+        inputs = []
+        if args.only in (None, "blank"):
+            path = Path(tmp) / "blank" / "blank-pages.pdf"
+            path.parent.mkdir()
+            path.write_bytes(hostile.blank_pages_pdf(args.pages))
+            inputs.append((f"{args.pages:,}-page PDF of blank pages", path))
+        if args.only in (None, "text"):
+            path = Path(tmp) / "text" / "one-line.txt"
+            path.parent.mkdir()
+            hostile.write_single_line_text(path, args.text_mb * 1_000_000)
+            inputs.append((f"{args.text_mb} MB text file on one line", path))
+        for name, path in inputs:
+            show(name, path.stat().st_size, measure(path))
+
+
+if __name__ == "__main__":
+    main()
