@@ -102,15 +102,25 @@ def _child_pids() -> list[int]:
 
 def _end_children() -> None:
     """End every worker and child process now (SIGKILL: the workers hold nothing worth saving, and the
-    Prefect server's SQLite database survives it; a graceful stop of the server prints tracebacks)."""
+    Prefect server's SQLite database survives it; a graceful stop of the server prints tracebacks).
+    multiprocessing's resource tracker goes first: it prints a traceback when worker processes vanish
+    under it."""
     from lexprep import pipeline
+    from lexprep.sandbox import kill_processes
 
+    trackers = [pid for pid in _child_pids() if b"resource_tracker" in _cmdline(pid)]
+    kill_processes(trackers)
     pipeline.stop_workers()
-    for pid in _child_pids():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_processes([pid for pid in _child_pids() if pid not in trackers])
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
 
 
 @contextlib.contextmanager
@@ -176,6 +186,8 @@ def _on_interrupt(db_url: str, matter: str):
 
 
 def _mark_interrupted(db_url: str, matter: str, name: str) -> None:
+    """Mark the documents caught mid-way; twice, the second time after a status write that was already
+    under way when the run was stopped has landed (no new one starts: see sandbox.check_stopping)."""
     try:
         from lexprep.store import Store
 
@@ -183,7 +195,10 @@ def _mark_interrupted(db_url: str, matter: str, name: str) -> None:
         try:
             matter_id = store.find_matter(matter)
             if matter_id is not None:
-                store.mark_interrupted(matter_id, f"run interrupted ({name}) while in this status; redone by the next run")
+                reason = f"run interrupted ({name}) while in this status; redone by the next run"
+                store.mark_interrupted(matter_id, reason)
+                time.sleep(0.5)
+                store.mark_interrupted(matter_id, reason)
         finally:
             store.close()
     except Exception:  # the database may be what is gone: the next run redoes them anyway

@@ -233,6 +233,7 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
     wait, budget = outage_wait(db), settings.db_outage_wait_s
 
     def advance(document_id: str, status: DocStatus) -> None:
+        check_stopping()  # a stopped run writes nothing more (the documents it was on are marked)
         wait.call(store.set_status, document_id, status.value, budget_s=budget)
         progress.emit("document", source.file_name, status.value)
 
