@@ -9,13 +9,17 @@ writes a small demo matter.
 
 Exit codes: 0 when the run completed (per-file failures are recorded, not fatal); 2 when it could
 not proceed (bad arguments, unreachable database, missing source); 3 when a data-quality gate failed
-with ``quality.on_failure=fail``; 1 for an unexpected error.
+with ``quality.on_failure=fail``; 1 for an unexpected error; 130 / 143 when it was interrupted
+(Ctrl-C / SIGTERM: the workers are ended, the documents caught mid-way are marked, and the next run
+redoes them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -27,6 +31,7 @@ _STARTED_AT = time.time()
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from lexprep.errors import ConfigurationError, LexprepError  # noqa: E402
@@ -71,6 +76,160 @@ def _store_and_matter(db: str | None, matter: str):
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _password_in(db: str | None) -> bool:
+    """Whether the database URL carries a password (then it must not become a flow parameter)."""
+    if not db:
+        return False
+    try:
+        from sqlalchemy.engine import make_url
+
+        return bool(make_url(db).password)
+    except Exception:
+        return "@" in db
+
+
+def _child_pids() -> list[int]:
+    """Process ids of this process's children (the Prefect server, worker processes), from /proc."""
+    me, pids = os.getpid(), []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if int(fields[1]) == me:
+                pids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def _end_children() -> None:
+    """End every worker and child process now (SIGKILL: the workers hold nothing worth saving, and the
+    Prefect server's SQLite database survives it; a graceful stop of the server prints tracebacks).
+    multiprocessing's resource tracker goes first: it prints a traceback when worker processes vanish
+    under it."""
+    from lexprep import pipeline
+    from lexprep.sandbox import kill_processes
+
+    trackers = [pid for pid in _child_pids() if b"resource_tracker" in _cmdline(pid)]
+    kill_processes(trackers)
+    pipeline.stop_workers()
+    kill_processes([pid for pid in _child_pids() if pid not in trackers])
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while processes are started: they inherit that (an ignored signal stays ignored
+    across exec), so a terminal's Ctrl-C, sent to the whole process group, reaches only lexprep, which
+    ends them itself (they would print tracebacks). Keep the window short: a Ctrl-C in it is lost."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _start_ephemeral_api() -> None:
+    """Start Prefect's ephemeral API server now (as the flow would on first use) when no PREFECT_API_URL
+    is set, its process started with Ctrl-C ignored (see :func:`_sigint_ignored`; only the start of
+    the process, not the wait for it to answer)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    launch = getattr(server, "_run_uvicorn_command", None)
+    if launch is not None and not server.running:
+        def launch_ignoring_sigint():
+            with _sigint_ignored():
+                return launch()
+
+        server._run_uvicorn_command = launch_ignoring_sigint
+    server.start()
+
+
+#: set once the run's summary is out (a signal then only hurries the exit)
+_RUN_FINISHED = threading.Event()
+
+
+def _on_interrupt(db_url: str, matter: str):
+    """A SIGINT/SIGTERM handler for ``run``: end the workers, mark the documents caught mid-way, print
+    one line and exit at once (a second signal exits without the marking)."""
+    state = {"seen": False}
+
+    def handler(signum, frame) -> None:
+        if state["seen"]:
+            os._exit(128 + signum)
+        state["seen"] = True
+        name = signal.Signals(signum).name
+        _end_children()
+        if _RUN_FINISHED.is_set():  # the summary is out: only the exit was left to do
+            os._exit(128 + signum)
+        marked = threading.Thread(target=_mark_interrupted, args=(db_url, matter, name), daemon=True)
+        marked.start()
+        marked.join(5.0)
+        console.show_cursor(True)
+        sys.stdout.flush()
+        os.write(2, f"\ninterrupted ({name}): stopped; the next run redoes the documents that were in progress\n"
+                 .encode())
+        os._exit(128 + signum)
+
+    return handler
+
+
+def _mark_interrupted(db_url: str, matter: str, name: str) -> None:
+    """Mark the documents caught mid-way; twice, the second time after a status write that was already
+    under way when the run was stopped has landed (no new one starts: see sandbox.check_stopping)."""
+    try:
+        from lexprep.store import Store
+
+        store = Store(db_url)
+        try:
+            matter_id = store.find_matter(matter)
+            if matter_id is not None:
+                reason = f"run interrupted ({name}) while in this status; redone by the next run"
+                store.mark_interrupted(matter_id, reason)
+                time.sleep(0.5)
+                store.mark_interrupted(matter_id, reason)
+        finally:
+            store.close()
+    except Exception:  # the database may be what is gone: the next run redoes them anyway
+        pass
+
+
+def _in_thread(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a helper thread, the main thread waiting: signals are then handled by
+    lexprep's own handlers (Prefect installs its SIGTERM handler only in the main thread, and its
+    graceful shutdown waits for every document in flight)."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="lexprep-flow", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -176,7 +335,7 @@ def _print_summary(summary: dict, startup_seconds: float | None = None) -> None:
         fails.add_column("status")
         fails.add_column("reason")
         for f in summary["failures"]:
-            fails.add_row(f["file_name"], f["status"], f["error"] or "")
+            fails.add_row(escape(f["file_name"]), f["status"], escape(f["error"] or ""))
         console.print(fails)
 
 
@@ -186,7 +345,8 @@ def run(
     matter: str = typer.Option(..., "--matter", "-m", help="the matter's name"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     profile: str = typer.Option("local", "--profile", help="local | cloud | gpu"),
-    retry_failed: bool = typer.Option(False, "--retry-failed", help="process failed and unsupported documents again"),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", help="process failed, partial, unsupported and skipped documents again"),
     json_out: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of tables"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show Prefect's task logs"),
     estimate_only: bool = typer.Option(False, "--estimate", help="print the expected work and cost, run nothing"),
@@ -225,17 +385,32 @@ def run(
         _open_store(db)  # fail fast and write nothing when the store cannot be reached
     except ConfigurationError as exc:
         _fail(str(exc))
+    db_url = _settings(profile, db).resolved_db_url()
+    if _password_in(db):
+        # a flow parameter is stored by Prefect (its database, API and UI): the URL travels in the
+        # environment instead, where the flow's settings read it
+        os.environ["LEXPREP_DB_URL"] = db
+        db = None
     _quiet_prefect(verbose)
     api = _use_prefect_api()
     from lexprep import pipeline, progress
 
     from lexprep_prefect.flows.process_matter import process_matter  # imports Prefect
 
+    # Ctrl-C / SIGTERM: this process ends its workers and the Prefect server itself (they are started with
+    # Ctrl-C ignored: a terminal sends it to the whole process group, and they would print tracebacks)
+    handler = _on_interrupt(db_url, matter)
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
     # NER workers load their model while the flow run starts and the first documents are extracted (the
     # mentions stage then finds the pool warm). Not before Prefect's import: on 2 busy cores the workers'
     # model loading slowed that import down more than it saved (bench_startup: 7-11 s -> 3-4 s before
     # the first document under load, total wall no worse)
-    pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+    with _sigint_ignored():
+        pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+
+    _start_ephemeral_api()
 
     if not verbose:  # Prefect's client services log "Still processing items..." on their own root-level loggers
         import logging
@@ -249,9 +424,9 @@ def run(
     try:
         if view:
             with view.progress:
-                summary = process_matter(path, matter, db=db, profile=profile, retry_failed=retry_failed)
+                summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed)
         else:
-            summary = process_matter(path, matter, db=db, profile=profile, retry_failed=retry_failed)
+            summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed)
     except LexprepError as exc:
         from lexprep.quality import QualityGateError
 
@@ -263,6 +438,7 @@ def run(
         _fail(reason)
     finally:
         unsubscribe()
+        _RUN_FINISHED.set()
     flow_wall = time.perf_counter() - t_flow
     # Prefect start-up: importing Prefect and starting the (ephemeral) API, until the flow body ran,
     # plus the flow engine's own overhead around it

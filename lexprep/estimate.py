@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from lexprep.errors import LexprepError
 from lexprep.models import PageMethod
 from lexprep.settings import Settings
-from lexprep.sources import describe, list_sources, read_bytes
+from lexprep.sources import SourceRef, describe, list_sources, load
 
 
 @dataclass
@@ -53,29 +53,38 @@ def estimate(location: str, settings: Settings) -> Estimate:
     Raises:
         ConfigurationError: the location cannot be listed.
     """
-    from lexprep.extract import extract
+    from lexprep.pipeline import check_size, extract_stage
 
     est = Estimate()
     engine = settings.ocr_engine()
-    pending = [(ref.uri, ref.file_name, None) for ref in list_sources(location)]
+    refs = list_sources(location, follow_external_symlinks=settings.limits.follow_external_symlinks)
+    pending: list[tuple[SourceRef, bytes | None, int]] = [(ref, None, 0) for ref in refs]
     while pending:
-        uri, name, data = pending.pop()
+        ref, data, depth = pending.pop()
         est.files += 1
+        if ref.status is not None:
+            est.unreadable.append(f"{ref.file_name}: {ref.reason}")
+            continue
         try:
-            data = read_bytes(uri) if data is None else data
-            source = describe(uri, name, data)
+            if data is None:
+                source, data = load(ref, int(settings.limits.max_file_bytes))
+                if data is None:
+                    check_size(source.size, settings.limits)
+            else:
+                source = describe(ref.uri, ref.file_name, data, depth=depth)
             if source.kind == "audio":
                 est.audio_seconds += audio_duration_s(data)
                 continue
-            extracted = extract(data, name, source.kind, settings)
+            extracted = extract_stage(source, data, settings)
         except (LexprepError, OSError) as exc:
-            est.unreadable.append(f"{name}: {exc}")
+            est.unreadable.append(f"{ref.file_name}: {exc}")
             continue
         est.pages += len(extracted.pages)
         need = sum(1 for p in extracted.pages if p.method == PageMethod.needs_ocr.value)
         if need:
             est.ocr_pages[engine] = est.ocr_pages.get(engine, 0) + need
-        pending.extend((f"{uri}#{a.file_name}", a.file_name, a.data) for a in extracted.attachments)
+        pending.extend((SourceRef(f"{ref.uri}#{a.file_name}", a.file_name, len(a.data)), a.data, source.depth + 1)
+                       for a in extracted.attachments)
     asr = settings.asr_engine()
     est.estimated_cost_usd = round(
         sum(n * settings.costs.ocr_per_page.get(e, 0.0) for e, n in est.ocr_pages.items())

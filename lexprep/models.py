@@ -49,6 +49,8 @@ class DocStatus(str, enum.Enum):
     partial = "partial"
     failed = "failed"
     unsupported = "unsupported"
+    #: found but deliberately not read (a symlink leading outside the source folder, a FIFO, a socket)
+    skipped = "skipped"
 
     @property
     def terminal(self) -> bool:
@@ -57,7 +59,7 @@ class DocStatus(str, enum.Enum):
 
 TERMINAL_STATUSES = frozenset(
     {DocStatus.done, DocStatus.needs_ocr, DocStatus.needs_transcription, DocStatus.partial, DocStatus.failed,
-     DocStatus.unsupported}
+     DocStatus.unsupported, DocStatus.skipped}
 )
 
 
@@ -68,6 +70,7 @@ class PageMethod(str, enum.Enum):
     native = "native"  # parsed from the file's own structure (DOCX, HTML, e-mail, plain text)
     converter = "converter"  # an external converter (antiword, wpd2text, LibreOffice)
     needs_ocr = "needs_ocr"  # no usable text layer: waits for OCR
+    blank = "blank"  # no text layer and no ink: nothing to OCR
     tesseract = "tesseract"  # OCR engines: the page's text came from this engine
     rapidocr = "rapidocr"
     mistral = "mistral"
@@ -115,6 +118,7 @@ class SourceFile:
         kind: sniffed format (``pdf``, ``docx``, ``doc``, ``wpd``, ``eml``, ``msg``, ``html``, ``text``,
             ``audio``, ``image``, ``empty``, ``unknown`` ...), decided from content, not the extension.
         parent_sha256: the containing e-mail's sha256 for an attachment, else None.
+        depth: 0 for a file found in the source, 1 for its attachments, 2 for theirs ...
     """
 
     uri: str
@@ -124,6 +128,7 @@ class SourceFile:
     kind: str = "unknown"
     mime: str | None = None
     parent_sha256: str | None = None
+    depth: int = 0
 
 
 @dataclass(slots=True)
@@ -186,7 +191,8 @@ class ExtractedDocument:
         pages: raw text per page or part, in order.
         attachments: files inside this one, to be processed as child documents.
         meta: format metadata (e-mail headers: from, to, cc, date, subject, message_id, in_reply_to;
-            PDF: title, author, page_count; HTML: title ...). JSON-serialisable.
+            PDF: title, author, page_count; HTML: title ...). JSON-serialisable. ``meta["left_out"]``
+            lists, one line each, what a limit kept out of the document (it is then ``partial``).
         title: a title if the format has one.
     """
 

@@ -6,7 +6,14 @@ call them directly.
 Per document: ``extract -> clean -> categorize -> chunk -> mentions`` (each a function here), then the
 store saves the result in one transaction. Per matter, after every document: ``resolve`` (mentions ->
 entities) and ``graph`` (relationships). Models and worker pools are created once per process
-(:func:`mention_pool`).
+(:func:`mention_pool`, :func:`extraction_pool`).
+
+Untrusted input is bounded (``settings.limits``): extraction runs in killable worker processes with a
+time budget and a memory cap (:mod:`lexprep.sandbox`), OCR per page likewise (lexprep.ocr.runner),
+mention extraction under a time budget; a document's text is cut at ``max_text_chars`` before
+cleaning, and attachments deeper than ``max_attachment_depth`` or beyond ``max_attachments`` are
+listed on their parent, not processed. What a limit kept out is in ``meta["left_out"]``, and the
+document is ``partial`` with that reason.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from lexprep import PIPELINE_VERSION
-from lexprep.errors import InputError, MissingDependencyError, TransientError
+from lexprep.errors import InputError, LimitExceededError, MissingDependencyError, TransientError
 from lexprep.extract import extract
 from lexprep.models import (
     CategoryResult,
@@ -33,7 +40,7 @@ from lexprep.models import (
     SourceFile,
     sha256_bytes,
 )
-from lexprep.settings import ChunkSettings, NerSettings, Settings
+from lexprep.settings import ChunkSettings, LimitSettings, NerSettings, Settings
 from lexprep.sources import describe
 from lexprep.text import categorize, chunk_text, clean_pages, make_token_counter
 from lexprep.text.transcript import annotate_chunks, transcript_text
@@ -58,14 +65,84 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 # ---------------------------------------------------------------- per-document stages
 
 
-def extract_stage(source: SourceFile, data: bytes, settings: Settings) -> ExtractedDocument:
-    """Raw text per page (or part) and attachments. Raises InputError subclasses for bad input."""
-    return extract(data, source.file_name, source.kind, settings)
+_extraction_pools: dict[tuple, object] = {}
+_extraction_lock = threading.Lock()
+
+
+def extraction_pool(limits: LimitSettings):
+    """The process-wide :class:`~lexprep.sandbox.GuardedPool` of extraction workers for these limits."""
+    from lexprep.sandbox import GuardedPool
+
+    key = (limits.workers, int(limits.worker_memory_bytes))
+    with _extraction_lock:
+        pool = _extraction_pools.get(key)
+        if pool is None:
+            pool = _extraction_pools[key] = GuardedPool(
+                "extraction", limits.workers, int(limits.worker_memory_bytes), address_space=True,
+                env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+        return pool
+
+
+def check_size(size: int, limits: LimitSettings) -> None:
+    """Raise LimitExceededError when ``size`` (bytes) is over ``limits.max_file_bytes``."""
+    from lexprep.sandbox import format_bytes
+
+    if size > limits.max_file_bytes:
+        raise LimitExceededError(f"file is {format_bytes(size)}, over the limit of "
+                                 f"{format_bytes(limits.max_file_bytes)} (limits.max_file_bytes)")
+
+
+def extract_stage(source: SourceFile, data: bytes, settings: Settings, stats: dict | None = None) -> ExtractedDocument:
+    """Raw text per page (or part) and attachments, parsed in an extraction worker process.
+
+    The worker has ``limits.extract_timeout_s`` seconds and ``limits.worker_memory_bytes`` of memory
+    (``limits.workers == 0``: this process, unbounded). ``stats`` gets the worker's ``wall_s`` and
+    ``peak_rss`` (bytes). Attachments beyond the depth and count limits are dropped and listed in
+    ``meta["left_out"]``.
+
+    Raises:
+        InputError subclasses for bad input; LimitExceededError for a file over a limit, or a parser
+        that ran out of time or memory ("exceeded 120 s extracting").
+    """
+    limits = settings.limits
+    check_size(len(data), limits)
+    if limits.workers:
+        extracted = extraction_pool(limits).call(
+            extract, (data, source.file_name, source.kind, settings), timeout_s=limits.extract_timeout_s,
+            what="extracting", stats=stats)
+    else:
+        extracted = extract(data, source.file_name, source.kind, settings)
+    return limit_attachments(source, extracted, limits)
+
+
+def _left_out(extracted: ExtractedDocument, line: str) -> None:
+    extracted.meta.setdefault("left_out", []).append(line)
+
+
+def _names(items: list, limit: int = 10) -> str:
+    shown = ", ".join(a.file_name for a in items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
+def limit_attachments(source: SourceFile, extracted: ExtractedDocument, limits: LimitSettings) -> ExtractedDocument:
+    """Keep the attachments within ``limits.max_attachments`` and above ``limits.max_attachment_depth``;
+    the others are listed in ``meta["left_out"]`` (changed in place and returned)."""
+    atts = extracted.attachments
+    if atts and source.depth >= limits.max_attachment_depth:
+        _left_out(extracted, f"{len(atts):,} attachments deeper than {limits.max_attachment_depth} levels not "
+                             f"processed (limits.max_attachment_depth): {_names(atts)}")
+        extracted.attachments = []
+    elif len(atts) > limits.max_attachments:
+        _left_out(extracted, f"{len(atts) - limits.max_attachments:,} attachments beyond the first "
+                             f"{limits.max_attachments:,} not processed (limits.max_attachments): "
+                             f"{_names(atts[limits.max_attachments:])}")
+        extracted.attachments = atts[: limits.max_attachments]
+    return extracted
 
 
 def needs_ocr_pages(extracted: ExtractedDocument) -> list[int]:
-    """Numbers of the pages that wait for OCR."""
-    return [p.number for p in extracted.pages if p.method == PageMethod.needs_ocr.value]
+    """Numbers of the pages that wait for OCR (a page that could not even be loaded is not one)."""
+    return [p.number for p in extracted.pages if p.method == PageMethod.needs_ocr.value and not p.error]
 
 
 def ocr_stage(source: SourceFile, data: bytes, extracted: ExtractedDocument, settings: Settings) -> ExtractedDocument:
@@ -99,7 +176,7 @@ def ocr_stage(source: SourceFile, data: bytes, extracted: ExtractedDocument, set
                 per_engine[attempt[0]] = per_engine.get(attempt[0], 0) + 1
         page.dpi = outcome.dpi
         if outcome.error and not outcome.text:
-            page.error = outcome.error
+            page.error = f"{TEMPORARY_FAILURE}{outcome.error}" if outcome.transient else outcome.error
             continue
         page.method, page.text, page.confidence = outcome.method, outcome.text, outcome.confidence
         page.error = None
@@ -151,8 +228,27 @@ def cost_ledger(extracted: ExtractedDocument, settings: Settings) -> dict:
     }
 
 
+def limit_text(extracted: ExtractedDocument, max_chars: int) -> ExtractedDocument:
+    """Cut the document's text after ``max_chars`` characters (pages in order; a recording's segments
+    likewise), listing the cut in ``meta["left_out"]``. Changed in place and returned."""
+    items = extracted.segments or extracted.pages
+    total = sum(len(item.text) for item in items)
+    if total <= max_chars:
+        return extracted
+    budget = max_chars
+    for item in items:
+        keep = min(len(item.text), budget)
+        if keep < len(item.text):
+            item.text = item.text[:keep]
+        budget -= keep
+    _left_out(extracted, f"text cut after {max_chars:,} of {total:,} characters (limits.max_text_chars)")
+    return extracted
+
+
 def clean_stage(extracted: ExtractedDocument, settings: Settings) -> CleanText:
-    """Cleaned text with its page map (or, for a recording, its segment map)."""
+    """Cleaned text with its page map (or, for a recording, its segment map), of at most
+    ``limits.max_text_chars`` characters of raw text (see :func:`limit_text`)."""
+    limit_text(extracted, settings.limits.max_text_chars)
     if extracted.segments:
         return transcript_text(extracted.segments)
     return clean_pages(extracted.pages, settings.clean)
@@ -200,30 +296,83 @@ def close_pools() -> None:
         _pools.clear()
 
 
+def _worker_pids(pool) -> list[int]:
+    """Process ids of a MentionPool's workers (its ProcessPoolExecutor's processes)."""
+    executor = getattr(pool, "_executor", None)
+    return list(getattr(executor, "_processes", None) or {})
+
+
 def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None,
                    settings: Settings) -> list[Mention]:
     """Entity mentions of the document's cleaned text (spaCy + eyecite + rules + the document pass),
-    found once per span in worker processes, then placed in the chunks that hold them."""
+    found once per span in worker processes, then placed in the chunks that hold them.
+
+    Watched: past ``limits.mentions_timeout_s`` seconds, or a worker above ``limits.mentions_memory_bytes``,
+    the NER workers are killed (the pool restarts for the next document; other documents' work in
+    flight gets a TransientError, retried) and this document fails with LimitExceededError
+    ("exceeded 900 s extracting mentions"). With ``ner.workers == 0`` it runs unwatched here.
+    """
     if not chunks or not clean.text.strip():
         return []
-    spans = clean.segment_spans or clean.page_spans
-    boundaries = [sp.char_start for sp in spans if sp.char_start > 0]
-    found = mention_pool(settings.ner).extract(clean.text, category.category if category else None, boundaries)
     from lexprep.ner import place_in_chunks
 
+    spans = clean.segment_spans or clean.page_spans
+    boundaries = [sp.char_start for sp in spans if sp.char_start > 0]
+    pool = mention_pool(settings.ner)
+
+    def run() -> list[Mention]:
+        return pool.extract(clean.text, category.category if category else None, boundaries)
+
+    if not getattr(pool, "workers", 0):
+        return place_in_chunks(run(), chunks)
+    from lexprep.sandbox import watch
+
+    limits = settings.limits
+    found = watch(run, lambda: _worker_pids(pool), timeout_s=limits.mentions_timeout_s,
+                  memory_bytes=int(limits.mentions_memory_bytes), what="extracting mentions")
     return place_in_chunks(found, chunks)
 
 
+def stop_workers() -> None:
+    """End every worker process of this process now (Ctrl-C, SIGTERM): extraction and OCR workers
+    (:func:`lexprep.sandbox.stop`: the threads still at work then raise RunInterrupted) and the NER
+    workers (killed, not waited for)."""
+    from lexprep.sandbox import kill_processes, stop
+
+    stop()
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        kill_processes(_worker_pids(pool))
+
+
 def final_status(source: SourceFile, extracted: ExtractedDocument) -> str:
-    """``needs_transcription`` for a recording not transcribed yet; ``partial`` when a page failed;
-    ``needs_ocr`` when pages still wait for OCR; else ``done``."""
+    """``needs_transcription`` for a recording not transcribed yet; ``partial`` when a page failed or a
+    limit left something out; ``needs_ocr`` when pages still wait for OCR; else ``done``."""
     if (extracted.kind == "audio" or source.kind == "audio") and extracted.meta.get("needs_transcription"):
         return DocStatus.needs_transcription.value
     if any(p.error for p in extracted.pages):
         return DocStatus.partial.value
     if any(p.method == PageMethod.needs_ocr.value for p in extracted.pages):
         return DocStatus.needs_ocr.value
+    if extracted.meta.get("left_out"):
+        return DocStatus.partial.value
     return DocStatus.done.value
+
+
+def partial_reason(extracted: ExtractedDocument) -> str | None:
+    """One line on why a document is partial: pages that failed (prefixed ``temporary failure:`` when
+    one failed for a passing reason, so that the next run tries again) and what a limit left out."""
+    failed = [p for p in extracted.pages if p.error]
+    reasons = []
+    if failed:
+        temporary = [p for p in failed if p.error.startswith(TEMPORARY_FAILURE)]
+        first = temporary[0] if temporary else failed[0]
+        detail = first.error[len(TEMPORARY_FAILURE):] if temporary else first.error
+        line = f"{len(failed):,} of {len(extracted.pages):,} pages failed (page {first.number}: {detail})"
+        reasons.append(f"{TEMPORARY_FAILURE}{line}" if temporary else line)
+    reasons.extend(extracted.meta.get("left_out") or [])
+    return "; ".join(reasons)[:500] if reasons else None
 
 
 def attachment_sources(parent: SourceFile, extracted: ExtractedDocument) -> list[tuple[SourceFile, bytes]]:
@@ -231,7 +380,8 @@ def attachment_sources(parent: SourceFile, extracted: ExtractedDocument) -> list
     children = []
     for att in extracted.attachments:
         uri = f"{parent.uri}#{att.file_name}"
-        children.append((describe(uri, att.file_name, att.data, parent_sha256=parent.sha256), att.data))
+        children.append((describe(uri, att.file_name, att.data, parent_sha256=parent.sha256, depth=parent.depth + 1),
+                         att.data))
     return children
 
 
@@ -245,6 +395,22 @@ def failure(source: SourceFile, exc: BaseException, timings: dict[str, float] | 
         status, message = DocStatus.failed.value, f"{type(exc).__name__}: {exc}"
     return DocumentResult(source=source, status=status, error=message.splitlines()[0][:500] if message else status,
                           timings=timings or {})
+
+
+def unread_result(ref, status: str, reason: str) -> DocumentResult:
+    """The DocumentResult of a path found but not read (``ref`` a :class:`~lexprep.sources.SourceRef`):
+    a special file or a link out of the source (``skipped``), a file that cannot be read (``failed``).
+
+    With no content there is no sha256: the document is identified by its path
+    (:func:`lexprep.sources.path_key`) and ``meta["identity"]`` is ``"path"``.
+    """
+    from lexprep.sources import path_key, safe_name
+
+    source = SourceFile(uri=safe_name(ref.uri), file_name=ref.file_name, sha256=path_key(ref.uri), size=ref.size,
+                        kind="unknown")
+    extracted = ExtractedDocument(kind="unknown", pages=[], meta={"identity": "path"})
+    return DocumentResult(source=source, status=status, error=reason.splitlines()[0][:500] if reason else status,
+                          extracted=extracted)
 
 
 def needs_engine(stage: Callable[[], ExtractedDocument], extracted: ExtractedDocument) -> tuple[ExtractedDocument, str | None]:
@@ -263,10 +429,13 @@ def needs_engine(stage: Callable[[], ExtractedDocument], extracted: ExtractedDoc
 def document_result(source: SourceFile, extracted: ExtractedDocument, clean: CleanText, category: CategoryResult,
                     chunks: list[Chunk], mentions: list[Mention], settings: Settings, timings: dict[str, float],
                     error: str | None = None) -> DocumentResult:
-    """The DocumentResult of a processed document: its final status and its cost ledger."""
+    """The DocumentResult of a processed document: its final status and its cost ledger; its error says
+    what failed or was left out (:func:`partial_reason`), then ``error`` (a missing engine) if any."""
+    status = final_status(source, extracted)
+    error = "; ".join(r for r in (partial_reason(extracted), error) if r) or None
     return DocumentResult(
         source=source,
-        status=final_status(source, extracted),
+        status=status,
         error=error,
         extracted=extracted,
         clean=clean,
@@ -316,18 +485,19 @@ def needs_processing(info, settings: Settings, retry_failed: bool = False) -> bo
     """Whether a registered document must be (re)processed.
 
     ``info`` is the store's DocumentInfo or None. A document is skipped when it reached a terminal
-    status with the same pipeline version and settings fingerprint; failed and unsupported documents
-    are retried only with ``retry_failed``, except those that failed for a passing reason (a database
-    or API outage that outlived the retries). Documents waiting for OCR or transcription (an engine
-    was missing) are tried again on every run.
+    status with the same pipeline version and settings fingerprint; failed, partial, unsupported and
+    skipped documents are retried only with ``retry_failed``, except those that failed (or whose pages
+    failed) for a passing reason (a database or API outage that outlived the retries). Documents
+    waiting for OCR or transcription (an engine was missing) are tried again on every run.
     """
     if info is None:
         return True
     if info.pipeline_version != PIPELINE_VERSION or info.settings_fingerprint != settings.fingerprint():
         return True
-    if info.status in (DocStatus.failed.value, DocStatus.unsupported.value):
+    if info.status in (DocStatus.failed.value, DocStatus.unsupported.value, DocStatus.partial.value,
+                       DocStatus.skipped.value):
         return retry_failed or (getattr(info, "error", None) or "").startswith(TEMPORARY_FAILURE)
-    return info.status not in {s.value for s in (DocStatus.done, DocStatus.partial)}
+    return info.status != DocStatus.done.value
 
 
 def forget(store, matter_id: str, matter: str, key: str, settings: Settings) -> dict[str, int]:
@@ -384,6 +554,10 @@ __all__ = [
     "chunk_stage",
     "clean_stage",
     "extract_stage",
+    "extraction_pool",
+    "limit_attachments",
+    "limit_text",
+    "partial_reason",
     "failure",
     "final_status",
     "forget",
@@ -396,5 +570,7 @@ __all__ = [
     "needs_engine",
     "run_document",
     "sha256_bytes",
+    "stop_workers",
     "timed",
+    "unread_result",
 ]

@@ -16,8 +16,9 @@ from typing import Any, Iterable, Protocol
 
 from lexprep.models import DocStatus
 
-#: statuses of documents that could not be processed (bad input, or a format not readable here)
-FAILED_STATUSES = frozenset({DocStatus.failed.value, DocStatus.unsupported.value})
+#: statuses of documents that could not be processed (bad input, a format not readable here, or a file found
+#: but not read: a special file, a link out of the source)
+FAILED_STATUSES = frozenset({DocStatus.failed.value, DocStatus.unsupported.value, DocStatus.skipped.value})
 #: statuses of documents processed in part, or waiting for an engine that is not installed here
 INCOMPLETE_STATUSES = frozenset({DocStatus.partial.value, DocStatus.needs_ocr.value,
                                  DocStatus.needs_transcription.value})
@@ -48,7 +49,7 @@ def artifact_key(kind: str, matter: str) -> str:
 
 
 def failure_entries(outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:
-    """The documents that failed or are unsupported: ``[{file_name, status, error, earlier_run}]``.
+    """The documents that failed, are unsupported or were skipped: ``[{file_name, status, error, earlier_run}]``.
 
     ``earlier_run`` is True for a document that failed in an earlier run and was skipped now (it is
     retried with ``retry_failed``).

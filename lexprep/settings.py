@@ -10,7 +10,7 @@ import json
 import os
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ByteSize, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["local", "cloud", "gpu"]
@@ -35,6 +35,82 @@ class PdfSettings(BaseModel):
     header_band: float = Field(0.12, description="top/bottom share of the page height that counts as header/footer")
     min_body_ink: float = Field(
         0.001, description="share of dark pixels (36 dpi) in the body of a header-only page above which it needs OCR"
+    )
+    blank_check_dpi: int = Field(
+        18, description="resolution (dpi) of the render that tells a blank page (no text layer, no ink) from one "
+        "that needs OCR; a blank page is recorded as `blank` and not OCRed"
+    )
+
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+class LimitSettings(BaseModel):
+    """What one file may cost: hostile or huge input must not hang a matter or exhaust the machine.
+
+    Sizes are bytes (``LEXPREP_LIMITS__MAX_FILE_BYTES=2GiB`` works too), times seconds. The defaults keep
+    a 2-core, 24 GB machine alive with four documents in flight. A file over a limit is recorded against
+    itself with a reason that names the limit (``failed``, or ``partial`` when only part of it was left
+    out); raise the limit and run again with ``--retry-failed``.
+    """
+
+    max_file_bytes: ByteSize = Field(
+        GiB, description="a larger file is hashed and sniffed as a stream, never read whole, and recorded failed"
+    )
+    max_pages: int = Field(
+        10_000, description="pages (PDF) or frames (image) per document; a document with more is recorded failed",
+        ge=1,
+    )
+    max_render_pixels: int = Field(
+        50_000_000, description="pixels of one page rendered for OCR (or an image frame); a larger page is rendered "
+        "at a lower resolution so that it fits (the page's dpi says which)", ge=1_000_000,
+    )
+    max_unzipped_bytes: ByteSize = Field(
+        512 * MiB, description="total decompressed size of the parts of a DOCX (or other ZIP-based file); a larger "
+        "one is recorded failed before it is inflated"
+    )
+    max_attachment_depth: int = Field(
+        10, description="nesting of documents in documents (an e-mail attached to, or forwarded inside, an "
+        "e-mail ...): attachments deeper than this are listed on their parent, not processed", ge=0,
+    )
+    max_attachments: int = Field(
+        1_000, description="attachments taken from one document; the rest are listed on it, not processed", ge=0
+    )
+    max_header_chars: int = Field(
+        100_000, description="an e-mail header longer than this (a To: line with 50,000 addresses) is cut before "
+        "parsing (header parsing time grows faster than its length)", ge=1_000,
+    )
+    max_text_chars: int = Field(
+        5_000_000, description="characters of text per document: the rest is cut off before cleaning, chunking and "
+        "mentions, and the document is recorded partial with the reason", ge=1_000,
+    )
+    extract_timeout_s: float = Field(
+        120.0, description="time budget (seconds) of one document's extraction in its worker process", gt=0
+    )
+    ocr_page_timeout_s: float = Field(
+        300.0, description="time budget (seconds) of one page's rendering and OCR (every engine tried)", gt=0
+    )
+    mentions_timeout_s: float = Field(
+        900.0, description="time budget (seconds) of one document's mention extraction", gt=0
+    )
+    worker_memory_bytes: ByteSize = Field(
+        2 * GiB, description="memory cap of an extraction worker process (its address space, and its resident size "
+        "watched by the parent)"
+    )
+    ocr_memory_bytes: ByteSize = Field(
+        3 * GiB, description="resident memory cap of an OCR worker process (raise it for qwen2-vl on CPU)"
+    )
+    mentions_memory_bytes: ByteSize = Field(
+        4 * GiB, description="resident memory cap of a mention (NER) worker process"
+    )
+    workers: int = Field(
+        2, description="extraction worker processes (0 = extract in the calling process: no time or memory limit)",
+        ge=0,
+    )
+    follow_external_symlinks: bool = Field(
+        False, description="follow symbolic links that lead outside the source folder (by default they are "
+        "recorded `skipped` and not read)"
     )
 
 
@@ -227,7 +303,12 @@ class Settings(BaseSettings):
 
     profile: Profile = "local"
     db_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///lexprep.db in the working directory")
+    db_outage_wait_s: float = Field(
+        180.0, description="how long a document's status update waits out a database outage (a restart, a managed "
+        "database's failover) before the document is given up for this run (seconds)", ge=0,
+    )
     document_workers: int = Field(4, description="documents in flight at once (threads in the flow)")
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     pdf: PdfSettings = Field(default_factory=PdfSettings)
     clean: CleanSettings = Field(default_factory=CleanSettings)
     chunk: ChunkSettings = Field(default_factory=ChunkSettings)

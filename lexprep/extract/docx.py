@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import zipfile
 
-from lexprep.errors import CorruptFileError, EncryptedFileError
+from lexprep.errors import CorruptFileError, EncryptedFileError, LimitExceededError
 from lexprep.models import ExtractedDocument, Page, PageMethod
+
+#: the main part of a DOCX package
+MAIN_PART = "word/document.xml"
+_OFFICE_DOCUMENT = "/relationships/officeDocument"
 
 
 def _iter_block_text(document) -> list[str]:
@@ -40,14 +44,52 @@ def _iter_block_text(document) -> list[str]:
     return out
 
 
-def extract_docx(data: bytes) -> ExtractedDocument:
+def check_package(data: bytes, max_unzipped_bytes: int | None) -> None:
+    """Refuse a DOCX before it is inflated: a total decompressed size over ``max_unzipped_bytes`` (the
+    sizes its ZIP directory declares, which also bound what Python's zipfile will inflate), or no main part.
+
+    Raises:
+        CorruptFileError: not a ZIP package, or its main part is missing.
+        LimitExceededError: it would inflate to more than ``max_unzipped_bytes``.
+    """
+    from lexprep.sandbox import format_bytes
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            if max_unzipped_bytes is not None and total > max_unzipped_bytes:
+                raise LimitExceededError(
+                    f"DOCX would inflate to {format_bytes(total)} ({len(infos):,} parts), over the limit of "
+                    f"{format_bytes(max_unzipped_bytes)} (limits.max_unzipped_bytes)")
+            names = {i.filename for i in infos}
+            main = MAIN_PART
+            rels = next((i for i in infos if i.filename == "_rels/.rels"), None)
+            if rels is not None and rels.file_size < (1 << 20):
+                import re
+
+                target = re.search(rb'Type="[^"]*' + _OFFICE_DOCUMENT.encode() + rb'"[^>]*Target="/?([^"]+)"', zf.read(rels))
+                target = target or re.search(rb'Target="/?([^"]+)"[^>]*Type="[^"]*' + _OFFICE_DOCUMENT.encode() + rb'"',
+                                             zf.read(rels))
+                if target:
+                    main = target.group(1).decode("utf-8", "replace")
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError("DOCX is damaged: not a valid ZIP package") from exc
+    if main not in names:
+        raise CorruptFileError(f"DOCX is damaged: its main part ({main}) is missing")
+
+
+def extract_docx(data: bytes, max_unzipped_bytes: int | None = None) -> ExtractedDocument:
     """One part (page 1, method ``native``) holding the body's paragraphs and tables.
 
     Raises:
-        CorruptFileError: not a readable DOCX package.
+        CorruptFileError: not a readable DOCX package, or its main part is missing.
+        LimitExceededError: it would inflate to more than ``max_unzipped_bytes`` (see :func:`check_package`).
     """
     import docx
 
+    if b"EncryptedPackage" not in data[:4096]:
+        check_package(data, max_unzipped_bytes)
     try:
         document = docx.Document(io.BytesIO(data))
     except zipfile.BadZipFile as exc:

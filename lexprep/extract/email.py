@@ -3,7 +3,14 @@
 The part's text is a header block (From, To, Cc, Date, Subject) followed by the body, so that names in
 the headers are searchable and carry entities. Headers are kept in ``meta`` (from, to, cc, bcc, date
 as ISO 8601 when parseable, subject, message_id, in_reply_to, references). Attachments become
-:class:`~lexprep.models.Attachment` records, processed as child documents.
+:class:`~lexprep.models.Attachment` records, processed as child documents; so does every message
+inside the message (``message/rfc822``: a forwarded message, inline or attached, with its own body and
+attachments), one level at a time (its own messages are its children, down to
+``limits.max_attachment_depth``).
+
+Limits (``settings.limits``): a header longer than ``max_header_chars`` is cut before parsing (parsing
+time grows faster than a header's length), and no more than ``max_attachments`` attachments are taken;
+what was cut or left is listed in ``meta["left_out"]`` (the document is then ``partial``).
 """
 
 from __future__ import annotations
@@ -13,11 +20,13 @@ import email.policy
 import email.utils
 import io
 from email.message import EmailMessage
+from typing import Iterator
 
 from lexprep.errors import CorruptFileError
 from lexprep.extract.html import html_to_text
 from lexprep.extract.sniff import _decode_head
 from lexprep.models import Attachment, ExtractedDocument, Page, PageMethod
+from lexprep.settings import LimitSettings
 
 _HEADER_ORDER = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("date", "Date"), ("subject", "Subject"))
 
@@ -65,14 +74,96 @@ def _part_text(part) -> str:
     return content
 
 
-def extract_eml(data: bytes) -> ExtractedDocument:
+def _header_end(raw: bytes) -> int:
+    """Where the top-level header block ends (the blank line), or the end of ``raw``."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return min(ends) if ends else len(raw)
+
+
+def cap_headers(raw: bytes, limit: int) -> tuple[bytes, list[str]]:
+    """``raw`` with every top-level header field longer than ``limit`` bytes cut (at the last comma
+    before the limit when there is one, so an address list keeps whole addresses), and the names cut."""
+    end = _header_end(raw)
+    if end <= limit:
+        return raw, []
+    fields: list[bytes] = []
+    for line in raw[:end].split(b"\n"):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    cut: list[str] = []
+    for i, field in enumerate(fields):
+        if len(field) > limit:
+            head = field[:limit]
+            comma = head.rfind(b",")
+            fields[i] = (head[:comma] if comma > limit // 2 else head).rstrip(b"\r\n") + b"\r"
+            cut.append(field.split(b":", 1)[0].strip().decode("ascii", "replace")[:60])
+    return b"\n".join(fields) + raw[end:], cut
+
+
+def _parts(msg: EmailMessage) -> Iterator[EmailMessage]:
+    """The leaf parts of ``msg`` and the messages inside it (``message/rfc822``), in order; the inside
+    of an inner message is its own business (it is a document of its own)."""
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        if part is not msg and part.get_content_type() == "message/rfc822":
+            yield part
+        elif part.is_multipart():
+            stack.extend(reversed(list(part.iter_parts())))
+        else:
+            yield part
+
+
+def _inner_message(part: EmailMessage) -> bytes:
+    """The bytes of the message a ``message/rfc822`` part carries."""
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else payload
+    if hasattr(inner, "as_bytes"):
+        try:
+            return inner.as_bytes()
+        except Exception:  # a header the strict policy cannot write back: the lenient one can
+            return inner.as_bytes(policy=email.policy.compat32)
+    return part.get_payload(decode=True) or b""
+
+
+def _eml_name(part: EmailMessage, index: int) -> str:
+    """The attached message's file name, else its subject (``<subject>.eml``), else ``message-N.eml``."""
+    from lexprep.sources.safe_paths import safe_component
+
+    name = part.get_filename()
+    if not name:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        subject = str(inner.get("Subject", "") or "") if inner is not None and hasattr(inner, "get") else ""
+        name = safe_component(subject[:100]) or f"message-{index}"
+    return name if name.lower().endswith((".eml", ".msg")) else f"{name}.eml"
+
+
+def _is_attachment(part: EmailMessage) -> bool:
+    filename = part.get_filename()
+    disposition = part.get_content_disposition()
+    return disposition == "attachment" or bool(filename and disposition != "inline") or bool(
+        filename and part.get_content_maintype() not in ("text",))
+
+
+def extract_eml(data: bytes, limits: LimitSettings | None = None) -> ExtractedDocument:
     """Headers, body (text/plain preferred, else HTML as text) and attachments of an RFC 5322 message.
+
+    Every ``message/rfc822`` part (a forwarded message, inline or attached) is an attachment named
+    ``<its file name or forwarded-message-N>.eml``.
 
     Raises:
         CorruptFileError: the message cannot be parsed.
     """
+    limits = limits or LimitSettings()
+    left_out: list[str] = []
+    raw, cut = cap_headers(_as_bytes(data), limits.max_header_chars)
+    if cut:
+        left_out.append(f"header {', '.join(cut)} cut at {limits.max_header_chars:,} characters (limits.max_header_chars)")
     try:
-        msg: EmailMessage = email.message_from_bytes(_as_bytes(data), policy=email.policy.default)
+        msg: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
     except Exception as exc:
         raise CorruptFileError(f"e-mail could not be parsed: {type(exc).__name__}") from exc
     meta = {
@@ -100,21 +191,26 @@ def extract_eml(data: bytes) -> ExtractedDocument:
     elif not msg.is_multipart():
         body = _part_text(msg)
     attachments: list[Attachment] = []
-    for index, part in enumerate(msg.walk()):
-        if part is body_part or part.is_multipart():
+    beyond = 0
+    for index, part in enumerate(_parts(msg)):
+        if part is body_part:
             continue
-        filename = part.get_filename()
-        disposition = part.get_content_disposition()
-        if disposition == "attachment" or (filename and disposition != "inline") or (
-            filename and part.get_content_maintype() not in ("text",)
-        ):
-            if part.get_content_type() == "message/rfc822":
-                payload = part.get_payload()
-                inner = payload[0] if isinstance(payload, list) and payload else payload
-                blob = inner.as_bytes() if hasattr(inner, "as_bytes") else b""
-            else:
-                blob = part.get_payload(decode=True) or b""
-            attachments.append(Attachment(filename or f"attachment-{index}", blob, part.get_content_type()))
+        nested = part.get_content_type() == "message/rfc822"
+        if not nested and not _is_attachment(part):
+            continue
+        if len(attachments) >= limits.max_attachments:
+            beyond += 1
+            continue
+        if nested:
+            attachments.append(Attachment(_eml_name(part, index), _inner_message(part), "message/rfc822"))
+        else:
+            attachments.append(Attachment(part.get_filename() or f"attachment-{index}",
+                                          part.get_payload(decode=True) or b"", part.get_content_type()))
+    if beyond:
+        left_out.append(f"{beyond:,} attachments beyond the first {limits.max_attachments:,} not taken "
+                        "(limits.max_attachments)")
+    if left_out:
+        meta["left_out"] = left_out
     return _document(meta, body, attachments, "eml")
 
 

@@ -16,23 +16,42 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
 def html_to_text(html: str | bytes) -> tuple[str, str | None]:
-    """(text, title) of an HTML document or fragment."""
+    """(text, title) of an HTML document or fragment.
+
+    One walk over the parsed tree (no tree surgery: inserting line breaks with BeautifulSoup takes time
+    that grows with the square of the nesting depth), with an explicit stack (no recursion limit).
+    """
     import warnings
 
-    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+    from bs4 import BeautifulSoup, CData, NavigableString, XMLParsedAsHTMLWarning
 
     with warnings.catch_warnings():  # XHTML and inline XBRL filings parse fine as HTML
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         soup = BeautifulSoup(html, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else None
-    for tag in soup(_DROP):
-        tag.decompose()
-    for cell in soup.find_all(["td", "th"]):
-        cell.insert_after(" | ")
-    for tag in soup.find_all(_BLOCK):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    text = soup.get_text("")
+    text_types = soup.interesting_string_types or {NavigableString, CData}
+    parts: list[str] = []
+    stack: list[tuple[object, bool]] = [(soup, False)]
+    while stack:
+        node, closing = stack.pop()
+        name = getattr(node, "name", None)
+        if closing:  # after an element's content
+            if name in ("td", "th"):
+                parts.append(" | ")
+            if name in _BLOCK:
+                parts.append("\n")
+            continue
+        if isinstance(node, NavigableString):
+            if type(node) in text_types:
+                parts.append(str(node))
+            continue
+        if name in _DROP:
+            continue
+        if name in _BLOCK:
+            parts.append("\n")
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node.contents))
+    text = "".join(parts)
     lines = [_SPACES.sub(" ", line).strip().strip("|").strip() for line in text.splitlines()]
     out: list[str] = []
     for line in lines:

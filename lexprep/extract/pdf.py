@@ -12,6 +12,12 @@ A page whose text layer is absent or poor is returned as ``needs_ocr`` with no t
   drawn as vector outlines: "a lone header over an image").
 
 The characters of a discarded layer are counted in ``meta["discarded_text_layer_chars"]``.
+
+A page with no text layer at all that is blank (no page object and no annotation, or nothing darker
+than near-white on a ``blank_check_dpi`` render) is ``blank``: nothing to OCR. A page pdfium cannot
+load keeps ``needs_ocr`` with its error and is not sent to OCR (it cannot be rendered either).
+Limits (``settings.limits``): a document with more than ``max_pages`` pages is refused before any page
+is read, and no check render exceeds ``max_render_pixels``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import re
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from lexprep.errors import CorruptFileError, EncryptedFileError
+from lexprep.errors import CorruptFileError, EncryptedFileError, LimitExceededError
 from lexprep.pdfium_lock import PDFIUM_LOCK
 from lexprep.models import ExtractedDocument, Page, PageMethod
 from lexprep.settings import PdfSettings, Settings
@@ -45,7 +51,38 @@ def text_layer_quality(text: str, width_pt: float, height_pt: float, settings: P
     return None
 
 
-def _visible_content_reason(page, width: float, height: float, settings: PdfSettings) -> str | None:
+#: a pixel lighter than this (0 black .. 255 white) is paper, not ink, on a blank-page check render
+BLANK_PAPER = 245
+
+
+def render_gray(page, dpi: float, max_pixels: int):
+    """``page`` rendered in grayscale at ``dpi`` (lower when the render would exceed ``max_pixels``),
+    as a 2-D numpy array (0 black .. 255 white)."""
+    width, height = page.get_size()
+    scale = dpi / 72.0
+    if width * height * scale * scale > max_pixels:
+        scale = (max_pixels / max(width * height, 1e-6)) ** 0.5
+    bitmap = page.render(scale=scale, grayscale=True)
+    try:
+        pixels = bitmap.to_numpy()
+        if pixels.ndim == 3:
+            pixels = pixels[..., 0]
+        return pixels.copy()
+    finally:
+        bitmap.close()
+
+
+def is_blank(page, settings: Settings) -> bool:
+    """No page object and no annotation, or no pixel darker than :data:`BLANK_PAPER` on a render at
+    ``pdf.blank_check_dpi`` (call it for a page without a text layer)."""
+    if pdfium_c.FPDFPage_CountObjects(page.raw) == 0 and pdfium_c.FPDFPage_GetAnnotCount(page.raw) == 0:
+        return True
+    pixels = render_gray(page, settings.pdf.blank_check_dpi, settings.limits.max_render_pixels)
+    return pixels.size == 0 or int(pixels.min()) >= BLANK_PAPER
+
+
+def _visible_content_reason(page, width: float, height: float, settings: PdfSettings,
+                            max_pixels: int = 50_000_000) -> str | None:
     """Why a thin text layer should not be trusted, or None.
 
     Either images cover at least ``image_coverage`` of the page, or every text object sits in the
@@ -68,21 +105,27 @@ def _visible_content_reason(page, width: float, height: float, settings: PdfSett
         return f"text layer of a page that is {min(image_area / page_area, 1.0):.0%} image"
     if body_text:
         return None
-    scale = 36 / 72
-    bitmap = page.render(scale=scale, grayscale=True)
-    try:
-        pixels = bitmap.to_numpy()
-        if pixels.ndim == 3:
-            pixels = pixels[..., 0]
-        rows = pixels.shape[0]
-        cut = int(settings.header_band * rows) + 1
-        body = pixels[cut: rows - cut]
-        ink = float((body < 160).mean()) if body.size else 0.0
-    finally:
-        bitmap.close()
+    pixels = render_gray(page, 36, max_pixels)
+    rows = pixels.shape[0]
+    cut = int(settings.header_band * rows) + 1
+    body = pixels[cut: rows - cut]
+    ink = float((body < 160).mean()) if body.size else 0.0
     if ink > settings.min_body_ink:
         return "text layer holds only a header or footer over an untexted body"
     return None
+
+
+def _blank(pdf, index: int, settings: Settings) -> bool:
+    try:
+        page = pdf[index]
+    except Exception:
+        return False
+    try:
+        return is_blank(page, settings)
+    except Exception:
+        return False
+    finally:
+        page.close()
 
 
 def _open(data: bytes) -> pdfium.PdfDocument:
@@ -94,6 +137,8 @@ def _open(data: bytes) -> pdfium.PdfDocument:
             raise EncryptedFileError("PDF is password-protected") from exc
         inner = re.search(r"PDFium:\s*([^)]+)", message)
         reason = (inner.group(1) if inner else message).strip().rstrip(".") or "unreadable"
+        if reason.lower() == "success":  # pdfium gives no error code for a document with no usable page tree
+            raise CorruptFileError("PDF has no pages (its page tree is empty or broken)") from exc
         raise CorruptFileError(f"PDF is damaged or truncated: {reason.lower()}") from exc
 
 
@@ -119,10 +164,14 @@ def _extract_pdf(data: bytes, settings: Settings) -> ExtractedDocument:
     pages: list[Page] = []
     discarded: dict[int, int] = {}
     meta: dict = {}
+    unreadable = 0
     try:
         count = len(pdf)
         if count == 0:
-            raise CorruptFileError("PDF has no pages")
+            raise CorruptFileError("PDF has no pages (its page tree is empty or broken)")
+        if count > settings.limits.max_pages:
+            raise LimitExceededError(
+                f"PDF has {count:,} pages, over the limit of {settings.limits.max_pages:,} (limits.max_pages)")
         try:
             info = pdf.get_metadata_dict(skip_empty=True)
             meta = {k.lower(): v for k, v in info.items() if k in ("Title", "Author", "Subject", "Creator", "Producer")}
@@ -143,20 +192,25 @@ def _extract_pdf(data: bytes, settings: Settings) -> ExtractedDocument:
                 finally:
                     page.close()
             except Exception as exc:  # one broken page does not sink the document
+                unreadable += 1
                 pages.append(Page(number, PageMethod.needs_ocr.value, "", None, f"page could not be read: {exc}"))
                 continue
             reason = text_layer_quality(text, width, height, settings.pdf)
-            if reason is None and sum(1 for c in text if not c.isspace()) < settings.pdf.thin_text_chars:
+            chars = sum(1 for c in text if not c.isspace())
+            if reason is None and chars < settings.pdf.thin_text_chars:
                 try:
                     page = pdf[index]
                     try:
-                        reason = _visible_content_reason(page, width, height, settings.pdf)
+                        reason = _visible_content_reason(page, width, height, settings.pdf,
+                                                         settings.limits.max_render_pixels)
                     finally:
                         page.close()
                 except Exception:
                     reason = None
             if reason is None:
                 pages.append(Page(number, PageMethod.text_layer.value, text, 1.0))
+            elif chars == 0 and _blank(pdf, index, settings):
+                pages.append(Page(number, PageMethod.blank.value, "", None))
             else:
                 stripped = len(text.strip())
                 if stripped:
@@ -166,4 +220,6 @@ def _extract_pdf(data: bytes, settings: Settings) -> ExtractedDocument:
         pdf.close()
     if discarded:
         meta["discarded_text_layer_chars"] = discarded
+    if unreadable:
+        meta["unreadable_pages"] = unreadable
     return ExtractedDocument(kind="pdf", pages=pages, meta=meta, title=meta.get("title"))

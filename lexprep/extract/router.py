@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lexprep.errors import CorruptFileError, EmptyFileError, UnsupportedFormatError
+from lexprep.errors import CorruptFileError, EmptyFileError, LimitExceededError, UnsupportedFormatError
 from lexprep.models import ExtractedDocument, Page, PageMethod
 from lexprep.settings import Settings
 
@@ -12,9 +12,16 @@ _UNSUPPORTED = {
     "ole": "Office 97-2003 file that is not a Word document or Outlook message (e.g. Excel, PowerPoint) is not supported",
     "unknown": "unknown binary format (not PDF, Office, e-mail, HTML, text, audio or image)",
 }
+#: what an OLE2 compound file of each kind is, for messages
+_OLE_LABELS = {"doc": "Word 97-2003", "msg": "Outlook message (.msg)", "ole": "Office 97-2003"}
+#: unsupported Office Open XML packages, by MIME type (sniff gives kind "zip" and one of these)
+_OOXML = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel workbook (.xlsx)",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint presentation (.pptx)",
+}
 
 
-def _image(data: bytes) -> ExtractedDocument:
+def _image(data: bytes, settings: Settings) -> ExtractedDocument:
     import io
 
     from PIL import Image, UnidentifiedImageError
@@ -23,8 +30,13 @@ def _image(data: bytes) -> ExtractedDocument:
         with Image.open(io.BytesIO(data)) as img:
             frames = getattr(img, "n_frames", 1) or 1
             img.verify()
+    except Image.DecompressionBombError as exc:
+        raise LimitExceededError(f"image is too large to decode: {exc}".split(" could be")[0][:200]) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise CorruptFileError(f"image could not be read: {type(exc).__name__}") from exc
+    if frames > settings.limits.max_pages:
+        raise LimitExceededError(
+            f"image has {frames:,} frames, over the limit of {settings.limits.max_pages:,} (limits.max_pages)")
     pages = [Page(n, PageMethod.needs_ocr.value, "", None) for n in range(1, frames + 1)]
     return ExtractedDocument(kind="image", pages=pages, meta={"frames": frames})
 
@@ -42,6 +54,13 @@ def extract(data: bytes, file_name: str, kind: str, settings: Settings) -> Extra
     """
     if kind == "empty" or not data:
         raise EmptyFileError("file is empty (0 bytes)")
+    if kind in _OLE_LABELS:
+        from lexprep.extract.sniff import cfb_truncated
+
+        needed = cfb_truncated(data)
+        if needed:
+            raise CorruptFileError(f"truncated or damaged {_OLE_LABELS[kind]} file ({len(data):,} of the "
+                                   f"{needed:,} bytes its structure needs)")
     if kind == "pdf":
         from lexprep.extract.pdf import extract_pdf
 
@@ -49,7 +68,7 @@ def extract(data: bytes, file_name: str, kind: str, settings: Settings) -> Extra
     if kind == "docx":
         from lexprep.extract.docx import extract_docx
 
-        return extract_docx(data)
+        return extract_docx(data, settings.limits.max_unzipped_bytes)
     if kind in ("doc", "wpd"):
         from lexprep.extract.legacy import extract_legacy
 
@@ -57,7 +76,7 @@ def extract(data: bytes, file_name: str, kind: str, settings: Settings) -> Extra
     if kind == "eml":
         from lexprep.extract.email import extract_eml
 
-        return extract_eml(data)
+        return extract_eml(data, settings.limits)
     if kind == "msg":
         from lexprep.extract.email import extract_msg
 
@@ -69,9 +88,20 @@ def extract(data: bytes, file_name: str, kind: str, settings: Settings) -> Extra
     if kind == "text":
         from lexprep.extract.text import extract_text
 
-        return extract_text(data)
+        return extract_text(data, settings.limits.max_text_chars)
     if kind == "image":
-        return _image(data)
+        return _image(data, settings)
     if kind == "audio":
         return ExtractedDocument(kind="audio", pages=[], meta={"needs_transcription": True})
+    if kind == "ole":
+        from lexprep.extract.sniff import ole_streams
+
+        if ole_streams(data) is None:
+            raise CorruptFileError("truncated or damaged Office 97-2003 file (its directory cannot be read)")
+    if kind == "zip":
+        from lexprep.extract.sniff import ooxml_type
+
+        what = _OOXML.get(ooxml_type(data) or "")
+        if what:
+            raise UnsupportedFormatError(f"{what} is not supported")
     raise UnsupportedFormatError(_UNSUPPORTED.get(kind, f"{kind} files are not supported"))

@@ -6,6 +6,7 @@ when its first lines are RFC 5322 headers).
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -30,14 +31,54 @@ _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _ole_kind(data: bytes) -> tuple[str, str | None]:
+def ole_streams(data: bytes) -> set[str] | None:
+    """The stream and storage names of an OLE2 compound file, None when its directory cannot be read."""
     try:
         import olefile
 
         with olefile.OleFileIO(io.BytesIO(data)) as ole:
-            streams = {"/".join(s) for s in ole.listdir(streams=True, storages=True)}
+            return {"/".join(s) for s in ole.listdir(streams=True, storages=True)}
     except Exception:
-        return "ole", None
+        return None
+
+
+def cfb_truncated(data: bytes) -> int | None:
+    """The size (bytes) an OLE2 compound file's allocation table says it has, when the file is shorter
+    (truncated), else None. Reads the header's first 109 allocation-table sectors only."""
+    if len(data) < 512 or not data.startswith(_OLE_MAGIC):
+        return None
+    shift = int.from_bytes(data[30:32], "little")
+    if not 7 <= shift <= 16:
+        return None
+    size = 1 << shift
+    needed = 0
+    for i in range(109):
+        sector = int.from_bytes(data[76 + 4 * i: 80 + 4 * i], "little")
+        if sector >= 0xFFFFFFFA:
+            continue
+        offset = (sector + 1) * size
+        needed = max(needed, offset + size)
+        table = data[offset: offset + size]
+        if len(table) < size:
+            break
+        used = (len(table.rstrip(b"\xff")) + 3) // 4  # entries up to the last used one (free ones are 0xFFFFFFFF)
+        if used:
+            needed = max(needed, (i * (size // 4) + used + 1) * size)
+    return needed if needed > len(data) else None
+
+
+def _ole_kind(data: bytes, file_name: str = "") -> tuple[str, str | None]:
+    streams = ole_streams(data)
+    if streams is None or cfb_truncated(data):
+        # a truncated file still names its streams where its directory survived; else the extension decides
+        name = file_name.lower()
+        fib = any(data[i: i + 2] == b"\xec\xa5" for i in range(512, len(data), 512))  # Word's FIB magic
+        if fib or "WordDocument".encode("utf-16-le") in data or name.endswith((".doc", ".dot")):
+            return "doc", "application/msword"
+        if "__substg1.0_".encode("utf-16-le") in data or name.endswith(".msg"):
+            return "msg", "application/vnd.ms-outlook"
+        if streams is None:
+            return "ole", None
     if "WordDocument" in streams:
         return "doc", "application/msword"
     if any(s.startswith("__substg1.0_") or s.startswith("__properties_version1.0") for s in streams):
@@ -49,15 +90,41 @@ def _ole_kind(data: bytes) -> tuple[str, str | None]:
     return "ole", None
 
 
-def _zip_kind(data: bytes) -> tuple[str, str | None]:
+#: main-part content types of Office Open XML packages (in [Content_Types].xml)
+_OOXML_MAIN = {
+    b"wordprocessingml.document.main": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    b"wordprocessingml.template.main": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    b"spreadsheetml.sheet.main": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    b"presentationml.presentation.main": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def ooxml_type(data: bytes) -> str | None:
+    """The MIME type an Office Open XML package declares for its main part (DOCX, XLSX, PPTX), or a DOCX's
+    when it has a ``word/`` folder; None for any other ZIP (or a damaged one)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            names = set(zf.namelist())
+            names = zf.namelist()
+            types = b""
+            info = next((i for i in zf.infolist() if i.filename == "[Content_Types].xml"), None)
+            if info is not None and info.file_size < (1 << 20):
+                types = zf.read(info)
     except Exception:
-        return "zip", "application/zip"
-    if "word/document.xml" in names:
-        return "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    return "zip", "application/zip"
+        return None
+    for marker, mime in _OOXML_MAIN.items():
+        if marker in types:
+            return mime
+    if any(n.startswith("word/") for n in names):
+        return DOCX_MIME
+    return None
+
+
+def _zip_kind(data: bytes) -> tuple[str, str | None]:
+    mime = ooxml_type(data)
+    if mime == DOCX_MIME:
+        return "docx", mime
+    return "zip", mime or "application/zip"
 
 
 def _decode_head(head: bytes) -> bytes | None:
@@ -75,14 +142,28 @@ def _decode_head(head: bytes) -> bytes | None:
 
 
 def looks_binary(data: bytes) -> bool:
-    """True when a sample of ``data`` holds NULs or many control bytes (not text in any 8-bit/UTF-8 encoding)."""
+    """True when a sample of ``data`` is not text in any 8-bit/UTF-8 encoding.
+
+    Text with a few stray control bytes (NULs left by a broken export, a DOS end-of-file mark) is still
+    text: the sample is binary when control bytes (NUL included; tab, line breaks, form feed and escape
+    are text) are more than 5% of it, or when it holds NULs and the rest is not overwhelmingly
+    printable (valid UTF-8, or 90% printable ASCII).
+    """
     sample = data[:8192]
     if not sample:
         return False
-    if b"\x00" in sample:
-        return True
     control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
-    return control / len(sample) > 0.05
+    if control / len(sample) > 0.05:
+        return True
+    if b"\x00" not in sample:
+        return False
+    rest = sample.replace(b"\x00", b"")
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(rest, final=False)
+        return False
+    except UnicodeDecodeError:
+        printable = sum(1 for b in rest if 32 <= b < 127 or b in (9, 10, 12, 13))
+        return printable < 0.9 * max(len(rest), 1)
 
 
 def _is_audio(head: bytes) -> str | None:
@@ -136,7 +217,7 @@ def sniff(data: bytes, file_name: str = "") -> tuple[str, str | None]:
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _zip_kind(data)
     if head.startswith(_OLE_MAGIC):
-        return _ole_kind(data)
+        return _ole_kind(data, file_name)
     if head.startswith(b"\xffWPC"):
         return "wpd", "application/vnd.wordperfect"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):

@@ -1,7 +1,13 @@
 """Plain text with encoding detection (BOMs first, then UTF-16 by its NUL pattern, UTF-8, Windows-1252
-when it reads as Western text, then charset-normalizer)."""
+when it reads as Western text, then charset-normalizer).
+
+A huge file is cut before it is decoded (only the bytes that can hold ``max_chars`` characters are
+read), and stray control characters (NULs from a broken export, a DOS end-of-file mark) are dropped.
+"""
 
 from __future__ import annotations
+
+import codecs
 
 from lexprep.errors import UnsupportedFormatError
 from lexprep.models import ExtractedDocument, Page, PageMethod
@@ -58,8 +64,11 @@ def _as_western(data: bytes) -> str | None:
     return text if letters and high <= 0.3 * letters else None
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
+def decode_text(data: bytes, partial: bool = False) -> tuple[str, str]:
     """(text, encoding name). Raises UnsupportedFormatError when the bytes are not text in any encoding.
+
+    ``partial``: ``data`` is the head of a longer file, so a multi-byte character cut at its end is not
+    a decoding error (it is left out).
 
     Order: a BOM; UTF-16 without a BOM (NUL at every other byte); strict UTF-8; Windows-1252 when the
     result reads as Western text (charset-normalizer alone picks cp1250 or cp437 for short Western
@@ -73,6 +82,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
         if encoding is not None:
             return data.decode(encoding, errors="replace"), encoding
     try:
+        if partial:
+            return codecs.getincrementaldecoder("utf-8")().decode(data, final=False), "utf-8"
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
@@ -87,13 +98,35 @@ def decode_text(data: bytes) -> tuple[str, str]:
     return str(best), best.encoding
 
 
-def extract_text(data: bytes) -> ExtractedDocument:
+#: control characters dropped from text (C0 but tab, line feed, form feed, carriage return; DEL)
+_CONTROLS = {c: None for c in [*range(0, 9), 11, *range(14, 32), 127]}
+#: bytes per character at most, in every encoding read here (UTF-8, UTF-16 surrogate pairs, UTF-32)
+_MAX_BYTES_PER_CHAR = 4
+
+
+def extract_text(data: bytes, max_chars: int | None = None) -> ExtractedDocument:
     """One part (page 1, method ``native``); ``meta["encoding"]`` names the detected encoding.
+
+    Args:
+        max_chars: keep at most this many characters; only the head of a longer file is decoded and
+            ``meta["left_out"]`` says where it was cut.
+
+    Control characters other than tab and line breaks are dropped (counted in
+    ``meta["control_chars_dropped"]``): text with a few stray NULs is still text.
 
     Raises:
         UnsupportedFormatError: the bytes are binary, not text.
     """
-    text, encoding = decode_text(data)
-    if "\x00" in text:
-        raise UnsupportedFormatError("binary content, not text")
-    return ExtractedDocument(kind="text", pages=[Page(1, PageMethod.native.value, text, 1.0)], meta={"encoding": encoding})
+    size = len(data)
+    cut = max_chars is not None and size > max_chars * _MAX_BYTES_PER_CHAR
+    text, encoding = decode_text(data[: max_chars * _MAX_BYTES_PER_CHAR] if cut else data, partial=cut)
+    dropped = len(text)
+    text = text.translate(_CONTROLS)
+    dropped -= len(text)
+    meta: dict = {"encoding": encoding}
+    if dropped:
+        meta["control_chars_dropped"] = dropped
+    if max_chars is not None and (cut or len(text) > max_chars):
+        text = text[:max_chars]
+        meta["left_out"] = [f"text cut after {max_chars:,} characters of a {size:,}-byte file (limits.max_text_chars)"]
+    return ExtractedDocument(kind="text", pages=[Page(1, PageMethod.native.value, text, 1.0)], meta=meta)

@@ -44,16 +44,30 @@ def scan_dpi(page) -> int | None:
     return int(round(px_w / ((right - left) / 72.0)))
 
 
-def render_pdf_page(pdf, number: int, settings: OcrSettings):
+def fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int | None) -> int:
+    """``dpi``, lowered so that a ``width_pt`` x ``height_pt`` page (points, 1/72 inch) rendered at it has
+    at most ``max_pixels`` pixels (never below 1)."""
+    if not max_pixels:
+        return dpi
+    pixels = (width_pt * dpi / 72.0) * (height_pt * dpi / 72.0)
+    if pixels <= max_pixels:
+        return dpi
+    return max(1, int(dpi * (max_pixels / pixels) ** 0.5))
+
+
+def render_pdf_page(pdf, number: int, settings: OcrSettings, max_pixels: int | None = None):
     """Render page ``number`` (1-based) of a PDF to a grayscale PIL image for OCR.
 
     Args:
         pdf: an open ``pypdfium2.PdfDocument`` (cheapest for many pages), the PDF's bytes, or a file path.
         number: 1-based page number.
         settings: ``dpi``, ``max_dpi``, ``use_embedded_resolution``.
+        max_pixels: the most pixels the render may have (None: no limit); a larger page is rendered
+            at a lower resolution (:func:`fit_dpi`).
 
     The resolution is the embedded scan's own (clamped to [150, ``max_dpi``]) when the page is a single
-    scan and ``use_embedded_resolution`` is set, else ``settings.dpi`` (dots per inch).
+    scan and ``use_embedded_resolution`` is set, else ``settings.dpi`` (dots per inch); then lowered to
+    fit ``max_pixels``.
 
     Returns:
         (PIL.Image in mode "L" with ``info["dpi"]`` set, dpi).
@@ -77,6 +91,7 @@ def render_pdf_page(pdf, number: int, settings: OcrSettings):
             try:
                 dpi = scan_dpi(page) if settings.use_embedded_resolution else None
                 dpi = max(MIN_DPI, min(dpi, settings.max_dpi)) if dpi else settings.dpi
+                dpi = fit_dpi(*page.get_size(), dpi, max_pixels)
                 bitmap = page.render(scale=dpi / 72.0, grayscale=True, may_draw_forms=True)
                 try:
                     image = bitmap.to_pil().convert("L")  # convert copies out of pdfium's buffer
@@ -95,23 +110,38 @@ def render_pdf_page(pdf, number: int, settings: OcrSettings):
     return image, dpi
 
 
-def image_frame(data: bytes, number: int):
+def image_frame(data: bytes, number: int, max_pixels: int | None = None):
     """Frame ``number`` (1-based) of an image file as a grayscale PIL image, and its dpi when recorded.
 
+    A frame larger than ``max_pixels`` is scaled down to fit (its dpi with it); one larger than 16 times
+    that is refused before it is decoded.
+
     Raises:
-        CorruptFileError: not an image, or no such frame.
+        CorruptFileError: not an image, no such frame, or a frame too large to decode.
     """
     from PIL import Image, UnidentifiedImageError
 
     try:
         img = Image.open(io.BytesIO(data))
         img.seek(number - 1)
+        width, height = img.size
+        if max_pixels and width * height > 16 * max_pixels:
+            raise CorruptFileError(f"image frame {number} is {width} x {height} pixels, too large to decode "
+                                   f"(over 16 x limits.max_render_pixels)")
+        if max_pixels and width * height > max_pixels and img.format == "JPEG":
+            img.draft("L", (width // 2, height // 2))  # decode a JPEG at a reduced scale directly
         img.load()
         dpi = img.info.get("dpi")
         frame = img.convert("L")
+        if max_pixels and frame.width * frame.height > max_pixels:
+            factor = (max_pixels / (frame.width * frame.height)) ** 0.5
+            frame = frame.resize((max(1, int(frame.width * factor)), max(1, int(frame.height * factor))))
+            dpi = (dpi[0] * factor, dpi[1] * factor) if dpi else None
+        elif dpi and (frame.width, frame.height) != (width, height):  # decoded at a reduced scale
+            dpi = (dpi[0] * frame.width / width, dpi[1] * frame.height / height)
         if dpi:
             frame.info["dpi"] = dpi
-    except (UnidentifiedImageError, OSError, EOFError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, EOFError, ValueError, Image.DecompressionBombError) as exc:
         raise CorruptFileError(f"image frame {number} could not be read: {type(exc).__name__}") from exc
     return frame, (int(round(dpi[0])) if dpi and dpi[0] else None)
 

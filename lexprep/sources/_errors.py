@@ -78,8 +78,10 @@ NO_CREDENTIAL_NAMES = frozenset({"NoCredentialsError", "PartialCredentialsError"
 
 
 def redact(uri: str) -> str:
-    """``uri`` without any ``user:password@`` part."""
-    return re.sub(r"^([a-zA-Z][\w+.-]*://)[^/@]*@", r"\1", uri)
+    """``uri`` without any ``user:password@`` part, safe to show (see ``safe_paths.safe_name``)."""
+    from lexprep.sources.safe_paths import safe_name
+
+    return safe_name(re.sub(r"^([a-zA-Z][\w+.-]*://)[^/@]*@", r"\1", uri))
 
 
 def first_line(exc: BaseException, limit: int = 200) -> str:
@@ -132,7 +134,8 @@ def translate(exc: BaseException, uri: str, *, listing: bool) -> LexprepError:
     - missing bucket -> ConfigurationError("source not found: s3://bucket")
     - missing key or prefix -> ConfigurationError("source not found: ...") when listing,
       ObjectNotFoundError("object not found: ...") when reading
-    - denied (403, bad key or signature, expired token) -> ConfigurationError("access denied to ...: check credentials")
+    - denied (403, bad key or signature, expired token) -> ConfigurationError("access denied to ...: check credentials");
+      a local file that cannot be read -> InputError("cannot read ...: permission denied")
     - anything else -> ConfigurationError("cannot list source ...") when listing, InputError("cannot read ...") when reading
     """
     if isinstance(exc, LexprepError):
@@ -156,6 +159,8 @@ def translate(exc: BaseException, uri: str, *, listing: bool) -> LexprepError:
             return ConfigurationError(f"source not found: {shown}")
         return ObjectNotFoundError(f"object not found: {shown}")
     if isinstance(exc, PermissionError) or code in DENIED_CODES or status in (401, 403):
+        if "://" not in uri and not listing:  # one local file: its own outcome, not the run's
+            return InputError(f"cannot read {shown}: permission denied")
         hint = "check credentials" if "://" in uri else "check file permissions"
         return ConfigurationError(f"access denied to {shown}: {hint}")
     if is_transient_type(exc):

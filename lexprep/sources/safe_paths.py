@@ -86,3 +86,26 @@ def safe_join(dest_dir: str | Path, key: str) -> Path:
         raise UnsafePathError(f"unsafe object key {key!r}: it would be written outside {root}")
     return target
 
+
+
+def safe_name(name: str) -> str:
+    """``name`` (a file name or path from the file system or an e-mail) safe to store and show.
+
+    Bytes that are not UTF-8 (a ``surrogateescape`` file name) become ``\\xNN``; other lone surrogates
+    ``\\udNNN``; control characters (C0, DEL, C1: a newline or a terminal escape sequence in a file
+    name) ``\\xNN`` too. Printable text is unchanged.
+    """
+    if name.isprintable():
+        return name
+    out = []
+    for ch in name:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(ch)
+    return "".join(out)

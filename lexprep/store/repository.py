@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -119,11 +120,20 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
+#: a lone surrogate (a byte that was not UTF-8, kept by ``surrogateescape``): no database can store one
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _text(s: str | None) -> str | None:
-    """``s`` safe for every back end: Postgres rejects NUL in text, so NUL becomes U+FFFD (offsets kept)."""
-    if s is None or "\x00" not in s:
+    """``s`` safe for every back end: Postgres rejects NUL in text and no driver encodes a lone
+    surrogate, so both become U+FFFD (one character for one: offsets kept)."""
+    if s is None:
         return s
-    return s.replace("\x00", "\ufffd")
+    if "\x00" in s:
+        s = s.replace("\x00", "\ufffd")
+    if not s.isascii() and _SURROGATE.search(s):
+        s = _SURROGATE.sub("\ufffd", s)
+    return s
 
 
 def _json_safe(obj: Any) -> Any:
@@ -567,11 +577,23 @@ class Store:
         """Whether an attachment of this document is registered but not yet in a terminal status
         (a run died between the parent and its attachments)."""
         d = t.documents.c
-        finished = ("done", "partial", "failed", "unsupported", "needs_ocr", "needs_transcription")
+        finished = ("done", "partial", "failed", "unsupported", "skipped", "needs_ocr", "needs_transcription")
         with self._read() as s:
             return s.execute(
                 select(func.count()).select_from(t.documents).where(d.parent_id == document_id, d.status.not_in(finished))
             ).scalar_one() > 0
+
+    def mark_interrupted(self, matter_id: str, reason: str) -> int:
+        """Note ``reason`` as the error of the matter's documents caught mid-way (a status that is not
+        terminal: the next run redoes them). Returns how many."""
+        d = t.documents.c
+        terminal = ("done", "partial", "failed", "unsupported", "skipped", "needs_ocr", "needs_transcription")
+        with self._write() as s:
+            result = s.execute(
+                update(t.documents).where(d.matter_id == matter_id, d.status.not_in(terminal))
+                .values(error=_text(reason), updated_at=t.utcnow())
+            )
+        return int(result.rowcount or 0)
 
     def find_documents(self, matter_id: str, key: str) -> list[tuple[str, str, str]]:
         """Documents of the matter whose sha256, source URI, or file name is ``key``:

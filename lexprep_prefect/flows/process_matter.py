@@ -58,9 +58,11 @@ def process_matter(
         source: a local path or fsspec URL (a file or a folder, walked recursively); absolute on a worker.
         matter: the matter's name; documents are identified by (matter, sha256).
         db: SQLAlchemy URL; default LEXPREP_DB_URL, else (only when run outside a deployment, e.g. by
-            ``lexprep run``) a SQLite file ``lexprep.db`` in the working directory.
+            ``lexprep run``) a SQLite file ``lexprep.db`` in the working directory. A URL with a password
+            does not belong here (flow parameters are stored by Prefect, shown in its UI): give it through
+            LEXPREP_DB_URL or a ``lexprep-settings`` block.
         profile: local | cloud | gpu; None keeps the block's or LEXPREP_PROFILE (default local).
-        retry_failed: process again documents that failed or were unsupported last time.
+        retry_failed: process again documents that failed, were partial, unsupported or skipped last time.
         settings_overrides: nested settings on top of the environment (e.g. {"chunk": {"size_tokens": 256}}).
         settings_block: the name of a ``lexprep-settings`` block (profile, overrides, database and API
             credentials as SecretStr) applied before ``settings_overrides``.
@@ -97,7 +99,7 @@ def process_matter(
         logger.info("matter %r into the store at %s (profile %s)", matter, store.safe_url, settings.profile)
 
         t0 = time.perf_counter()
-        refs = discover_sources(source)
+        refs = discover_sources(source, settings.limits.follow_external_symlinks)
         phases["discover"] = time.perf_counter() - t0
         logger.info("found %d file(s) under %s in %.2f s", len(refs), source, phases["discover"])
         progress.emit("discovered", total=len(refs))
@@ -116,6 +118,9 @@ def process_matter(
             for future in as_completed(pending):
                 # a failed document's task run ends Failed with its outcome as data (never raised)
                 outcome: DocumentOutcome = future.result(raise_on_failure=False)
+                if isinstance(outcome, BaseException):
+                    # the task raised (the store unreachable past its outage budget): the run cannot go on
+                    raise outcome
                 if outcome.status == "duplicate":
                     continue
                 outcomes.append(outcome)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import threading
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import rate_limit
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
-import threading
 
 from lexprep import PIPELINE_VERSION, pipeline, progress
 from lexprep.errors import InputError, TransientError
@@ -25,8 +24,10 @@ from lexprep.models import (
     SourceFile,
 )
 from lexprep.report import document_state
+from lexprep.sandbox import check_stopping
 from lexprep.settings import Settings
-from lexprep.sources import SourceRef, describe, list_sources, read_bytes
+from lexprep.sources import SourceRef, list_sources, load
+from lexprep.store.outage import outage_wait
 
 from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, as_state, get_store
 
@@ -52,16 +53,16 @@ def _release(matter_id: str, sha256: str) -> None:
 
 
 @task(name="discover-sources", **STAGE_TASK_OPTIONS)
-def discover_sources(location: str) -> list[SourceRef]:
-    """Every file under ``location`` (fsspec)."""
-    return list_sources(location)
+def discover_sources(location: str, follow_external_symlinks: bool = False) -> list[SourceRef]:
+    """Every file under ``location`` (fsspec); paths that are not read come back with a status and reason."""
+    return list_sources(location, follow_external_symlinks=follow_external_symlinks)
 
 
 @task(name="read-source", **STAGE_TASK_OPTIONS)
-def read_source(ref: SourceRef) -> tuple[SourceFile, bytes]:
-    """Read one file: its bytes and the SourceFile (sha256, sniffed kind)."""
-    data = read_bytes(ref.uri)
-    return describe(ref.uri, ref.file_name, data), data
+def read_source(ref: SourceRef, max_bytes: int | None = None) -> tuple[SourceFile, bytes | None]:
+    """Read one file: its bytes and the SourceFile (sha256, sniffed kind); None for the bytes of a file
+    over ``max_bytes`` (hashed and sniffed as a stream)."""
+    return load(ref, max_bytes)
 
 
 @task(name="extract", task_run_name="extract {source.file_name}", **STAGE_TASK_OPTIONS)
@@ -125,8 +126,11 @@ def mentions_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], cat
 
 
 @task(name="store-document", task_run_name="store {source.file_name}", **STAGE_TASK_OPTIONS)
-def store_task(source: SourceFile, document_id: str, result: DocumentResult, db: str, fingerprint: str) -> None:
-    get_store(db).save_document(document_id, result, PIPELINE_VERSION, fingerprint)
+def store_task(source: SourceFile, document_id: str, result: DocumentResult, db: str, fingerprint: str,
+               outage_wait_s: float = 0.0) -> None:
+    """Save the document's result, waiting out a database outage of up to ``outage_wait_s`` seconds."""
+    outage_wait(db).call(get_store(db).save_document, document_id, result, PIPELINE_VERSION, fingerprint,
+                         budget_s=outage_wait_s)
 
 
 @dataclass
@@ -172,18 +176,26 @@ def process_document(
     the outcome with ``future.result(raise_on_failure=False)``. Skipped and duplicate documents end
     Completed named Skipped / Duplicate (see lexprep.report.document_state).
     """
+    check_stopping()  # the run is being stopped: documents not begun stay as they are
     store = get_store(db)
     timings: dict[str, float] = {}
+    if ref is not None and ref.status is not None:  # found but not read: a special file, a link out of the source
+        return _ended(_record_unread(ref, ref.status, ref.reason or ref.status, matter_id, matter, store, db,
+                                     settings, timings))
     try:
         with pipeline.timed(timings, "read"):
-            source, data = loaded if loaded is not None else read_source(ref)
+            source, data = loaded if loaded is not None else read_source(ref, int(settings.limits.max_file_bytes))
     except (InputError, TransientError) as exc:
-        # the object vanished after listing, or its read outlived its retries: without its bytes there
-        # is no sha256 (no document row), so it is reported in the run summary; a re-run reads it again
+        # the file cannot be read (permissions, vanished, a path the OS refuses) or its read outlived its
+        # retries: without its bytes there is no sha256, so it is recorded under its path; a re-run reads it again
         error = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+        if isinstance(exc, TransientError):
+            error = f"{pipeline.TEMPORARY_FAILURE}{error}"
         log.warning("cannot read %s: %s", ref.file_name, error)
-        progress.emit("document", ref.file_name, DocStatus.failed.value, final=True)
-        return _ended(DocumentOutcome("", ref.file_name, "", DocStatus.failed.value, error, False, 0, 0, 0, timings))
+        return _ended(_record_unread(ref, getattr(exc, "status", DocStatus.failed.value), error, matter_id, matter,
+                                     store, db, settings, timings))
+    if ref is not None:
+        outage_wait(db).call(_forget_unread, ref, matter_id, store, budget_s=settings.db_outage_wait_s)
     if not _claim(matter_id, source.sha256):
         progress.emit("document", source.file_name, "duplicate", final=True)
         return _ended(DocumentOutcome("", source.file_name, source.sha256, "duplicate", None, True, 0, 0, 0, timings))
@@ -199,32 +211,60 @@ def _ended(outcome: DocumentOutcome):
     return as_state(document_state(outcome.status, outcome.error, outcome.skipped), outcome)
 
 
-#: a status update waits out a short database outage (lock, restart) before the document fails
-_status_retry = retry(retry=retry_if_exception_type(TransientError), wait=wait_random_exponential(multiplier=0.5, max=8),
-                      stop=stop_after_attempt(5), reraise=True)
+
+def _record_unread(ref: SourceRef, status: str, reason: str, matter_id: str, matter: str, store, db: str,
+                   settings: Settings, timings: dict[str, float]) -> DocumentOutcome:
+    """A path that was found but not read: a document row under its path (:func:`pipeline.unread_result`)."""
+    result = pipeline.unread_result(ref, status, reason)
+    source = result.source
+    wait = outage_wait(db)
+    budget = settings.db_outage_wait_s
+    info = wait.call(store.get_document, matter_id, source.sha256, budget_s=budget)
+    document_id = wait.call(store.register_document, matter_id, matter, source, None, budget_s=budget)
+    unchanged = (info is not None and info.status == result.status and info.error == result.error
+                 and info.pipeline_version == PIPELINE_VERSION)
+    if not unchanged:
+        store_task(source, document_id, result, db, settings.fingerprint(), budget)
+    progress.emit("document", source.file_name, result.status, final=True)
+    return DocumentOutcome(document_id, source.file_name, source.sha256, result.status, result.error, unchanged,
+                           0, 0, 0, timings)
+
+
+def _forget_unread(ref: SourceRef, matter_id: str, store) -> None:
+    """The path was recorded unread by an earlier run and reads now: its path row goes."""
+    from lexprep.sources import path_key
+
+    info = store.get_document(matter_id, path_key(ref.uri))
+    if info is not None:
+        store.delete_document(info.id)
 
 
 def _process_claimed(source, data, parent_id, matter_id, matter, store, db, settings, retry_failed, timings):
-    set_status = _status_retry(store.set_status)
+    # store calls wait out a database outage (a restart, a failover) of up to settings.db_outage_wait_s
+    wait, budget = outage_wait(db), settings.db_outage_wait_s
 
     def advance(document_id: str, status: DocStatus) -> None:
-        set_status(document_id, status.value)
+        check_stopping()  # a stopped run writes nothing more (the documents it was on are marked)
+        wait.call(store.set_status, document_id, status.value, budget_s=budget)
         progress.emit("document", source.file_name, status.value)
 
-    info = store.get_document(matter_id, source.sha256)
-    document_id = store.register_document(matter_id, matter, source, parent_id)
-    if not pipeline.needs_processing(info, settings, retry_failed) and not store.has_unfinished_children(document_id):
+    info = wait.call(store.get_document, matter_id, source.sha256, budget_s=budget)
+    document_id = wait.call(store.register_document, matter_id, matter, source, parent_id, budget_s=budget)
+    if not pipeline.needs_processing(info, settings, retry_failed) and not wait.call(
+            store.has_unfinished_children, document_id, budget_s=budget):
         progress.emit("document", source.file_name, info.status, final=True)
         return DocumentOutcome(document_id, source.file_name, source.sha256, info.status, None, True, 0, 0, 0, timings)
     children: list[tuple[SourceFile, bytes]] = []
     missing: str | None = None
     try:
         advance(document_id, DocStatus.extracting)
+        if data is None:  # over limits.max_file_bytes: hashed as a stream, never read whole
+            pipeline.check_size(source.size, settings.limits)
         with pipeline.timed(timings, "extract"):
             extracted = extract_task(source, data, settings)
         children = pipeline.attachment_sources(source, extracted)
         for child, _ in children:  # registered before the parent is done: a crash cannot lose them
-            store.register_document(matter_id, matter, child, document_id)
+            wait.call(store.register_document, matter_id, matter, child, document_id, budget_s=budget)
         if pipeline.needs_ocr_pages(extracted):
             advance(document_id, DocStatus.ocr)
             with pipeline.timed(timings, "ocr"):
@@ -250,13 +290,16 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         result = pipeline.document_result(source, extracted, clean, category, chunks, mentions, settings, timings,
                                           missing)
     except InputError as exc:
+        check_stopping()
         result = pipeline.failure(source, exc, timings)
     except Exception as exc:  # a bug, or a transient error that outlived its retries: recorded, not raised
+        check_stopping()  # ... unless the run is being stopped (its workers were ended): nothing is recorded
         log.warning("document %s failed: %s: %s", source.file_name, type(exc).__name__, exc)
         result = pipeline.failure(source, exc, timings)
+    check_stopping()
     advance(document_id, DocStatus.storing)
     with pipeline.timed(timings, "store"):
-        store_task(source, document_id, result, db, settings.fingerprint())
+        store_task(source, document_id, result, db, settings.fingerprint(), budget)
     progress.emit("document", source.file_name, result.status, final=True)
     return DocumentOutcome(
         document_id=document_id,

@@ -10,7 +10,7 @@ from lexprep.models import ExtractedDocument, Page, Segment, SourceFile
 from lexprep.settings import Settings
 
 #: settings that travel to the stage flow (no secrets: those come from the worker's blocks or env)
-_SHARED = ("ocr", "asr", "pdf")
+_SHARED = ("ocr", "asr", "pdf", "limits")
 
 
 def _overrides(settings: Settings) -> dict:

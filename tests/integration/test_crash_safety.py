@@ -1,5 +1,5 @@
-"""Crash safety of the real `lexprep run` in subprocesses: kill -9 mid-run (SQLite and Postgres), the
-Postgres server stopped mid-run, and an unreachable Postgres at start.
+"""Crash safety of the real `lexprep run` in subprocesses: kill -9 mid-run (SQLite and Postgres), Ctrl-C
+and SIGTERM mid-run, the Postgres server stopped mid-run, and an unreachable Postgres at start.
 
 The matter (~20 documents): the demo matter (PDF, DOCX, an e-mail with a DOCX attachment, a text
 filing) plus text files of legal-ish sentences and a few DOCX files made here. Every crash is followed
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from lexprep.demo import write_demo_matter
+from tests.hostile import running
 
 pytestmark = [pytest.mark.integration, pytest.mark.prefect]
 
@@ -114,13 +116,13 @@ def _statuses(store) -> list[tuple[str, str, str | None]]:
         return []
 
 
-def start_run(src: Path, db: str, cwd: Path, home: Path, log: Path) -> subprocess.Popen:
+def start_run(src: Path, db: str, cwd: Path, home: Path, log: Path, **env: str) -> subprocess.Popen:
     """`lexprep run` in its own session (process group): killpg reaches the NER workers and the
-    ephemeral Prefect server too."""
+    ephemeral Prefect server too. ``env``: extra environment variables."""
     out = open(log, "w")
     return subprocess.Popen(
         [str(BIN / "lexprep"), "run", str(src), "--matter", MATTER, "--db", db, "--json"],
-        cwd=cwd, env=_env(home), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=cwd, env={**_env(home), **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
     )
 
 
@@ -232,7 +234,8 @@ def test_postgres_restart_mid_run(matter, tmp_path, postgres_db_url, postgres_se
 
     password = make_url(postgres_db_url).password
     log = tmp_path / "restart.log"
-    proc = start_run(matter["src"], postgres_db_url, tmp_path, matter["home"], log)
+    # the database does not come back: the run gives up after its outage budget, here short
+    proc = start_run(matter["src"], postgres_db_url, tmp_path, matter["home"], log, LEXPREP_DB_OUTAGE_WAIT_S="5")
     try:
         wait_until_partly_done(proc, postgres_db_url, matter["total"], log)
         postgres_server.stop()
@@ -261,6 +264,28 @@ def test_postgres_restart_mid_run(matter, tmp_path, postgres_db_url, postgres_se
     check_no_duplicates(postgres_db_url)
 
 
+def test_postgres_outage_within_the_budget_is_waited_out(matter, tmp_path, postgres_db_url, postgres_server):
+    """A database back after 20 s (longer than the ~15 s the status updates used to wait) costs nothing."""
+    log = tmp_path / "outage.log"
+    proc = start_run(matter["src"], postgres_db_url, tmp_path, matter["home"], log)
+    try:
+        wait_until_partly_done(proc, postgres_db_url, matter["total"], log)
+        postgres_server.stop()
+        time.sleep(20)
+        postgres_server.start()
+        code = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)
+        postgres_server.start()
+    output = log.read_text()
+    assert code == 0, output[-3000:]
+    summary = json.loads(re.search(r"^\{$.*^\}$", output, re.M | re.S).group(0))
+    assert summary["failures"] == [], summary["failures"]
+    assert status_json(postgres_db_url, tmp_path, matter["home"]) == matter["clean"]
+    check_no_duplicates(postgres_db_url)
+
+
 def test_unreachable_postgres_at_start(matter, tmp_path):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
@@ -275,3 +300,73 @@ def test_unreachable_postgres_at_start(matter, tmp_path):
     assert "secretpw" not in output
     assert list(cwd.iterdir()) == []  # no lexprep.db, nothing else
     assert not home.exists()  # Prefect was never started
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    parent = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def _interrupt(matter: dict, db: str, tmp_path: Path, signum: int, whole_group: bool) -> tuple[int, float, str]:
+    """Start a run, interrupt it mid-way; (exit code, seconds it took to exit, its output). Every process it
+    had (NER and extraction workers, the Prefect server) must be gone."""
+    log = tmp_path / "interrupted.log"
+    proc = start_run(matter["src"], db, tmp_path, matter["home"], log)
+    try:
+        wait_until_partly_done(proc, db, matter["total"], log, at_least=3)
+        tree = _descendants(proc.pid)
+        assert len(tree) > 2, tree  # the Prefect server and worker processes are there to be ended
+        started = time.monotonic()
+        if whole_group:  # a terminal's Ctrl-C reaches the whole foreground process group
+            os.killpg(proc.pid, signum)
+        else:  # `kill PID`
+            os.kill(proc.pid, signum)
+        code = proc.wait(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            kill_group(proc)
+    time.sleep(0.5)
+    assert [p for p in tree if running(p)] == [], "processes of the interrupted run survived"
+    return code, took, log.read_text()
+
+
+@pytest.mark.parametrize("signum, whole_group", [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["ctrl-c", "sigterm"])
+def test_interrupt_stops_promptly_and_the_next_run_resumes(matter, tmp_path, signum, whole_group):
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    code, took, output = _interrupt(matter, db, tmp_path, signum, whole_group)
+    assert code == 128 + signum, output[-3000:]
+    assert took < 15, took
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[-1] == (f"interrupted ({signal.Signals(signum).name}): stopped; the next run redoes the documents "
+                         "that were in progress"), output[-3000:]
+    assert "Traceback" not in output
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT status, error FROM documents")).all()
+    engine.dispose()
+    caught = [error for status, error in rows if status not in TERMINAL]
+    assert caught and all(error and error.startswith("run interrupted") for error in caught), rows
+    assert all(status != "failed" for status, _ in rows), rows  # nothing recorded as failed by the stop
+
+    res = lexprep("run", str(matter["src"]), "--matter", MATTER, "--db", db, "--json", cwd=tmp_path,
+                  home=matter["home"])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads(res.stdout)["failures"] == []
+    assert status_json(db, tmp_path, matter["home"]) == matter["clean"]
+    check_no_duplicates(db)
