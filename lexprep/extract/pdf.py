@@ -128,6 +128,10 @@ def _blank(pdf, index: int, settings: Settings) -> bool:
         page.close()
 
 
+#: a page tree that says it holds no page ("<< /Type /Pages /Kids [] /Count 0 >>")
+_EMPTY_TREE = re.compile(rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages\b", re.S)
+
+
 def _open(data: bytes) -> pdfium.PdfDocument:
     try:
         return pdfium.PdfDocument(data)
@@ -137,7 +141,9 @@ def _open(data: bytes) -> pdfium.PdfDocument:
             raise EncryptedFileError("PDF is password-protected") from exc
         inner = re.search(r"PDFium:\s*([^)]+)", message)
         reason = (inner.group(1) if inner else message).strip().rstrip(".") or "unreadable"
-        if reason.lower() == "success":  # pdfium gives no error code for a document with no usable page tree
+        # pdfium gives no error code for a document with no usable page tree ("success"), or a stale one
+        # left by an earlier failure in this process: the page tree itself says it is empty
+        if reason.lower() == "success" or (data[:1024].lstrip().startswith(b"%PDF") and _EMPTY_TREE.search(data)):
             raise CorruptFileError("PDF has no pages (its page tree is empty or broken)") from exc
         raise CorruptFileError(f"PDF is damaged or truncated: {reason.lower()}") from exc
 
