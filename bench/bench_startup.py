@@ -55,7 +55,8 @@ def run_once(source: Path, home: Path, work: Path, matter: str) -> dict:
     summary = json.loads(proc.stdout)
     db.unlink(missing_ok=True)
     first = summary.get("first_document_at")
-    # the CLI's own clock starts after the interpreter; `exit` is what follows its summary (teardown)
+    # the CLI's own clock starts after the interpreter; `exit` is what follows its summary (teardown).
+    # (Older lexprep versions report neither: the bench then leaves those columns empty.)
     cli_started = first - summary["seconds_before_first_document"] if first else t0
     return {
         "wall": wall,
@@ -63,9 +64,9 @@ def run_once(source: Path, home: Path, work: Path, matter: str) -> dict:
         "flow": summary["flow_seconds"],
         "documents": summary["phase_seconds"].get("documents", 0.0),
         "quality": summary["phase_seconds"].get("quality", 0.0),
-        "exit": max(0.0, t0 + wall - cli_started - summary["wall_seconds"]),
+        "exit": max(0.0, t0 + wall - cli_started - summary["wall_seconds"]) if first else None,
         "api": summary.get("prefect_api"),
-        "documents_n": summary["documents"],
+        "documents_n": summary.get("documents", summary.get("processed")),
     }
 
 
@@ -134,7 +135,7 @@ def main() -> int:
     print("|---|---|---|---:|" + "---:|" * len(cols))
     for matter, modes in results.items():
         for mode, runs in modes.items():
-            med = {c: statistics.median(r[c] for r in runs if r[c] is not None) for c in cols}
+            med = {c: statistics.median([r[c] for r in runs if r[c] is not None] or [float("nan")]) for c in cols}
             print(f"| {matter} | {mode} | {runs[0]['api']} | {runs[0]['documents_n']} | "
                   + " | ".join(f"{med[c]:.2f}" for c in cols) + " |")
     if args.json:
