@@ -109,11 +109,12 @@ def test_mention_extraction_over_its_budget_is_stopped_and_the_next_document_goe
     chunks = pipeline.chunk_stage(clean, settings)
     pipeline.mention_pool(settings.ner).start()
     with pytest.raises(LimitExceededError, match=r"^exceeded 0\.5 s extracting mentions$"):
-        pipeline.mentions_stage(chunks, settings)
+        pipeline.mentions_stage(clean, chunks, None, settings)
     # the same workers (restarted: their start-up is not this document's) under the default budget
     settings = Settings(ner={"workers": 1})
-    small = pipeline.chunk_stage(CleanText(text[:200], [PageSpan(1, 0, 200)]), settings)
-    labels = {m.label for m in pipeline.mentions_stage(small, settings)}
+    small_clean = CleanText(text[:200], [PageSpan(1, 0, 200)])
+    small = pipeline.chunk_stage(small_clean, settings)
+    labels = {m.label for m in pipeline.mentions_stage(small_clean, small, None, settings)}
     assert {"PERSON", "ORG"} <= labels
 
 
