@@ -116,10 +116,10 @@ def process_matter(
         while pending:
             submitted: list[PrefectFuture] = []
             for future in as_completed(pending):
-                # a failed document's task run ends Failed with its outcome as data (never raised)
-                outcome: DocumentOutcome = future.result(raise_on_failure=False)
+                # a failed document's task run ends Failed with its outcome as data; a task that raised
+                # (the store went away) still fails the run, as before
+                outcome = future.result(raise_on_failure=False)
                 if isinstance(outcome, BaseException):
-                    # the task raised (the store unreachable past its outage budget): the run cannot go on
                     raise outcome
                 if outcome.status == "duplicate":
                     continue
