@@ -103,15 +103,28 @@ def _child_pids() -> list[int]:
 def _end_children() -> None:
     """End every worker and child process now (SIGKILL: the workers hold nothing worth saving, and the
     Prefect server's SQLite database survives it; a graceful stop of the server prints tracebacks).
-    multiprocessing's resource tracker goes first: it prints a traceback when worker processes vanish
-    under it."""
+    multiprocessing's resource tracker is left to end when this process does (it then unlinks what the
+    killed workers left; killed, it would be relaunched and complain)."""
     from lexprep import pipeline
     from lexprep.sandbox import kill_processes
 
-    trackers = [pid for pid in _child_pids() if b"resource_tracker" in _cmdline(pid)]
-    kill_processes(trackers)
     pipeline.stop_workers()
-    kill_processes([pid for pid in _child_pids() if pid not in trackers])
+    kill_processes([pid for pid in _child_pids() if b"resource_tracker" not in _cmdline(pid)])
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now with its stderr on /dev/null: when worker processes are
+    killed under it (Ctrl-C, a budget) it prints tracebacks and leak warnings that mean nothing to a user."""
+    from multiprocessing import resource_tracker
+
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _cmdline(pid: int) -> bytes:
@@ -391,6 +404,7 @@ def run(
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     with _sigint_ignored():
+        _quiet_resource_tracker()
         pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
     from flows.process_matter import process_matter  # imports Prefect
