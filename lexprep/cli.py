@@ -152,7 +152,11 @@ def _start_ephemeral_api() -> None:
     """Start Prefect's ephemeral API server now (as the flow would on first use) when no PREFECT_API_URL
     is set, its process started with Ctrl-C ignored (see :func:`_sigint_ignored`; only the start of
     the process, not the wait for it to answer)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    )
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
@@ -166,7 +170,8 @@ def _start_ephemeral_api() -> None:
                 return launch()
 
         server._run_uvicorn_command = launch_ignoring_sigint
-    server.start()
+    # a first start migrates a fresh database: on a busy 2-core machine Prefect's default 20 s is short
+    server.start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), 60))
 
 
 #: set once the run's summary is out (a signal then only hurries the exit)
