@@ -109,15 +109,28 @@ def _child_pids() -> list[int]:
 def _end_children() -> None:
     """End every worker and child process now (SIGKILL: the workers hold nothing worth saving, and the
     Prefect server's SQLite database survives it; a graceful stop of the server prints tracebacks).
-    multiprocessing's resource tracker goes first: it prints a traceback when worker processes vanish
-    under it."""
+    multiprocessing's resource tracker is left to end when this process does (it then unlinks what the
+    killed workers left; killed, it would be relaunched and complain)."""
     from lexprep import pipeline
     from lexprep.sandbox import kill_processes
 
-    trackers = [pid for pid in _child_pids() if b"resource_tracker" in _cmdline(pid)]
-    kill_processes(trackers)
     pipeline.stop_workers()
-    kill_processes([pid for pid in _child_pids() if pid not in trackers])
+    kill_processes([pid for pid in _child_pids() if b"resource_tracker" not in _cmdline(pid)])
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now with its stderr on /dev/null: when worker processes are
+    killed under it (Ctrl-C, a budget) it prints tracebacks and leak warnings that mean nothing to a user."""
+    from multiprocessing import resource_tracker
+
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _cmdline(pid: int) -> bytes:
@@ -145,7 +158,11 @@ def _start_ephemeral_api() -> None:
     """Start Prefect's ephemeral API server now (as the flow would on first use) when no PREFECT_API_URL
     is set, its process started with Ctrl-C ignored (see :func:`_sigint_ignored`; only the start of
     the process, not the wait for it to answer)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    )
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
@@ -159,7 +176,8 @@ def _start_ephemeral_api() -> None:
                 return launch()
 
         server._run_uvicorn_command = launch_ignoring_sigint
-    server.start()
+    # a first start migrates a fresh database: on a busy 2-core machine Prefect's default 20 s is short
+    server.start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), 60))
 
 
 #: set once the run's summary is out (a signal then only hurries the exit)
@@ -408,6 +426,7 @@ def run(
     # model loading slowed that import down more than it saved (bench_startup: 7-11 s -> 3-4 s before
     # the first document under load, total wall no worse)
     with _sigint_ignored():
+        _quiet_resource_tracker()
         pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
     _start_ephemeral_api()

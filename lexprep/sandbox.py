@@ -18,7 +18,9 @@ the kernel's rusage), and the call raises :class:`~lexprep.errors.LimitExceededE
 "exceeded 120 s extracting", "exceeded 2 GiB of memory extracting". With ``address_space`` the worker
 also sets ``RLIMIT_AS`` to the cap, so one huge allocation fails at once (MemoryError) instead of
 racing the watcher (not for workers that load models: CUDA and onnxruntime reserve far more address
-space than they use). A worker that dies on its own (a segfault in a C parser) raises
+space than they use); a task that fails after its worker came within half of that limit is reported
+as over the cap too (a C parser whose allocation failed may call it anything: lxml says "unknown
+error"), and such a worker is replaced. A worker that dies on its own (a segfault in a C parser) raises
 :class:`~lexprep.errors.CorruptFileError` naming the signal. A slot is given a new worker on its next
 use; a worker whose resident size after a task stays above half the cap is replaced too.
 

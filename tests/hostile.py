@@ -293,9 +293,16 @@ def spin(seconds: float) -> str:
     return "finished"
 
 
-def allocate(mib: int) -> int:
-    """Hold ``mib`` MiB, one MiB at a time (touched, so it is resident)."""
-    held = [bytearray(1 << 20) for _ in range(mib)]
+def allocate(mib: int, seconds_per_mib: float = 0.0) -> int:
+    """Hold ``mib`` MiB, one MiB at a time (touched, so it is resident), pausing ``seconds_per_mib`` after
+    each (a parser growing its tree, rather than one huge allocation)."""
+    import time
+
+    held = []
+    for _ in range(mib):
+        held.append(bytearray(1 << 20))
+        if seconds_per_mib:
+            time.sleep(seconds_per_mib)
     return len(held)
 
 

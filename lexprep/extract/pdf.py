@@ -128,8 +128,9 @@ def _blank(pdf, index: int, settings: Settings) -> bool:
         page.close()
 
 
-#: a page tree that says it holds no page ("<< /Type /Pages /Kids [] /Count 0 >>")
-_EMPTY_TREE = re.compile(rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages\b", re.S)
+#: a page tree root that counts no page, and a page object (seen when pdfium refuses a document)
+_EMPTY_PAGE_TREE = re.compile(rb"/Type\s*/Pages\b[^>]*/Count\s+0\b|/Count\s+0\b[^>]*/Type\s*/Pages\b")
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page\b(?!s)")
 
 
 def _open(data: bytes) -> pdfium.PdfDocument:
@@ -139,12 +140,13 @@ def _open(data: bytes) -> pdfium.PdfDocument:
         message = str(exc)
         if "password" in message.lower() or "security" in message.lower():
             raise EncryptedFileError("PDF is password-protected") from exc
+        if _EMPTY_PAGE_TREE.search(data) and not _PAGE_OBJECT.search(data):
+            # pdfium sets no error of its own here: its "last error" is whatever came before
+            raise CorruptFileError("PDF has no pages (its page tree is empty or broken)") from exc
         inner = re.search(r"PDFium:\s*([^)]+)", message)
         reason = (inner.group(1) if inner else message).strip().rstrip(".") or "unreadable"
-        # pdfium gives no error code for a document with no usable page tree ("success"), or a stale one
-        # left by an earlier failure in this process: the page tree itself says it is empty
-        if reason.lower() == "success" or (data[:1024].lstrip().startswith(b"%PDF") and _EMPTY_TREE.search(data)):
-            raise CorruptFileError("PDF has no pages (its page tree is empty or broken)") from exc
+        if reason.lower() == "success":
+            raise CorruptFileError("PDF is damaged or truncated (pdfium gives no reason)") from exc
         raise CorruptFileError(f"PDF is damaged or truncated: {reason.lower()}") from exc
 
 

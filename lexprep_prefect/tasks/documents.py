@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-
 import threading
+from dataclasses import dataclass, field
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -26,7 +25,7 @@ from lexprep.models import (
 from lexprep.report import document_state
 from lexprep.sandbox import check_stopping
 from lexprep.settings import Settings
-from lexprep.sources import SourceRef, list_sources, load
+from lexprep.sources import ObjectNotFoundError, SourceRef, list_sources, load
 from lexprep.store.outage import outage_wait
 
 from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, as_state, get_store
@@ -186,12 +185,17 @@ def process_document(
         with pipeline.timed(timings, "read"):
             source, data = loaded if loaded is not None else read_source(ref, int(settings.limits.max_file_bytes))
     except (InputError, TransientError) as exc:
-        # the file cannot be read (permissions, vanished, a path the OS refuses) or its read outlived its
-        # retries: without its bytes there is no sha256, so it is recorded under its path; a re-run reads it again
+        # the file cannot be read (permissions, a path the OS refuses) or its read outlived its retries:
+        # without its bytes there is no sha256, so it is recorded under its path; a re-run reads it again.
+        # One that vanished since it was listed is only reported: there is nothing left to account for
         error = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
         if isinstance(exc, TransientError):
             error = f"{pipeline.TEMPORARY_FAILURE}{error}"
         log.warning("cannot read %s: %s", ref.file_name, error)
+        if isinstance(exc, ObjectNotFoundError):
+            progress.emit("document", ref.file_name, DocStatus.failed.value, final=True)
+            return _ended(DocumentOutcome("", ref.file_name, "", DocStatus.failed.value, error, False, 0, 0, 0,
+                                          timings))
         return _ended(_record_unread(ref, getattr(exc, "status", DocStatus.failed.value), error, matter_id, matter,
                                      store, db, settings, timings))
     if ref is not None:
