@@ -59,8 +59,8 @@ _DEFINITION = re.compile(
     r"|(?:hereinafter(?:\s+(?:referred\s+to\s+as|called))?|herein\s+called)\s+(?:the\s+)?[\"“”']([A-Z][\w&.'’\- ]{0,40}?)[\"“”']"
     r"|\(\s*(?:the\s+|or\s+)?([A-Z][A-Za-z&.\-]*(?:\s+[A-Z][A-Za-z&.\-]*){0,3})\s*\)",
 )
-_ALSO_KNOWN = re.compile(r"(?i)[\s,]*(?:d/?b/?a|doing\s+business\s+as|f/?k/?a|formerly\s+known\s+as|a/?k/?a|also\s+known\s+as|"
-                         r"trading\s+as|t/a)\b[\s,:]*")
+_ALSO_KNOWN = re.compile(r"(?i)[\s,]*(?:(?:a|an)[ \t][^()\"“”\n]{0,80}?[ \t])?(?:d/?b/?a|doing\s+business\s+as|f/?k/?a|"
+                         r"formerly\s+known\s+as|a/?k/?a|also\s+known\s+as|trading\s+as|t/a)\b[\s,:]*")
 #: after a defined term that is an ordinary word, what makes it part of another name or a heading
 _MODIFIER = re.compile(r"[ \t]+(?:[A-Z][a-z]+(?![\w'’])|of[ \t]+[A-Z])")
 #: "Hernandez Roman, et al. v. Wolf": the first party's name of a case named in the text (not a caption line)
@@ -107,7 +107,7 @@ def _party_label(name: str, ctx: filters.DocContext, start: int) -> str:
                 r"(?:\s+of\s+america)?$", name):
         return "GPE"
     if filters._ORG_SUFFIX.search(name) or "&" in name or any(
-            w.casefold().strip(".,") in filters._ORG_WORDS for w in name.split()):
+            w.casefold().strip(".,'’") in filters._ORG_WORDS for w in name.split()):
         return "ORG"
     ok, support = filters.person_ok(name, ctx, start)
     if ok and not support and 2 <= len(name.split()) <= 5:
@@ -247,11 +247,11 @@ def find_definitions(text: str, named: list[Linked]) -> list[tuple[str, Linked, 
                 b = bare.strip()
                 if phrase and (b.casefold() in {w.casefold() for w in phrase.group(1).split()}
                                or b.replace(".", "").upper() == _initials(phrase.group(1))) and b != phrase.group(1) \
-                        and (any(w.casefold().strip(".,") in filters._ORG_WORDS for w in phrase.group(1).split())
+                        and (any(w.casefold().strip(".,'’") in filters._ORG_WORDS for w in phrase.group(1).split())
                              or not all(filters.is_english(w) for w in phrase.group(1).split()
                                         if w.casefold() not in ("of", "and", "the", "for"))):
                     name = phrase.group(1)
-                    label = "ORG" if any(w.casefold().strip(".,") in filters._ORG_WORDS for w in name.split()) \
+                    label = "ORG" if any(w.casefold().strip(".,'’") in filters._ORG_WORDS for w in name.split()) \
                         or b.isupper() else "PERSON"
                     made = Linked(Span(label, phrase.start(1), phrase.end(1), 1.0, "party", "definition"))
                     new_mentions.append(made)
