@@ -16,6 +16,7 @@ redoes them).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -154,10 +155,24 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+class _ApiStartError(Exception):
+    """The temporary Prefect server did not come up (message: one line, the reason)."""
+
+
 def _start_ephemeral_api() -> None:
     """Start Prefect's ephemeral API server now (as the flow would on first use) when no PREFECT_API_URL
     is set, its process started with Ctrl-C ignored (see :func:`_sigint_ignored`; only the start of
-    the process, not the wait for it to answer)."""
+    the process, not the wait for it to answer).
+
+    The wait is our own, against the wall clock: Prefect's (``SubprocessASGIServer.start``) counts only its
+    0.1 s sleeps, so on a loaded machine it waits far longer than its timeout, and it keeps probing a
+    server process that has already exited. The limit is PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+    (``lexprep run`` sets 180 s unless the environment says otherwise).
+
+    Raises:
+        _ApiStartError: the server process exited (port conflicts aside) or did not answer in time.
+    """
+    import httpx
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_SERVER_EPHEMERAL_ENABLED,
@@ -169,15 +184,45 @@ def _start_ephemeral_api() -> None:
     from prefect.server.api.server import SubprocessASGIServer
 
     server = SubprocessASGIServer()
-    launch = getattr(server, "_run_uvicorn_command", None)
-    if launch is not None and not server.running:
-        def launch_ignoring_sigint():
-            with _sigint_ignored():
-                return launch()
+    if server.running:
+        return
+    timeout = float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
 
-        server._run_uvicorn_command = launch_ignoring_sigint
-    # a first start migrates a fresh database: on a busy 2-core machine Prefect's default 20 s is short
-    server.start(timeout=max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), 60))
+    def launch():
+        with _sigint_ignored():
+            return SubprocessASGIServer._run_uvicorn_command(server)
+
+    server._run_uvicorn_command = launch  # a later start() by Prefect (after a stop) also ignores Ctrl-C
+    if server.port is None:
+        server.port = server.find_available_port()
+    server.running = True
+    server.server_process = launch()
+    atexit.register(server.stop)
+    deadline = time.monotonic() + timeout
+    try:
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                code = server.server_process.poll()
+                if code == 3:  # uvicorn: the port was taken meanwhile
+                    server.port = server.find_available_port()
+                    server.server_process = launch()
+                    continue
+                if code is not None:
+                    raise _ApiStartError(f"its process exited with code {code} (run with --verbose, or try "
+                                         "`prefect server start`, to see why)")
+                try:
+                    if client.get(f"{server.api_url}/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() >= deadline:
+                    raise _ApiStartError(f"it did not answer within {timeout:g} s "
+                                         "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
+                time.sleep(0.1)
+    except BaseException:
+        server.running = False
+        server.stop()
+        raise
 
 
 #: set once the run's summary is out (a signal then only hurries the exit)
@@ -429,7 +474,10 @@ def run(
         _quiet_resource_tracker()
         pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
 
-    _start_ephemeral_api()
+    try:
+        _start_ephemeral_api()
+    except _ApiStartError as exc:
+        _fail(f"the temporary Prefect server did not start: {exc}")
 
     if not verbose:  # Prefect's client services log "Still processing items..." on their own root-level loggers
         import logging

@@ -15,7 +15,9 @@ reply with the task's deadline and reads the worker's resident size (``/proc/PID
 :data:`POLL_S` seconds: past the deadline or the cap the worker's whole process group (converters it
 started included) is killed with SIGKILL, reaped with ``os.wait4`` (its peak resident size comes from
 the kernel's rusage), and the call raises :class:`~lexprep.errors.LimitExceededError`:
-"exceeded 120 s extracting", "exceeded 2 GiB of memory extracting". With ``address_space`` the worker
+"exceeded 120 s extracting", "exceeded 2 GiB of memory extracting". The worker also watches itself
+while a task runs (a thread that exits with :data:`EXIT_OVER_MEMORY` past the cap), for when a loaded
+machine does not schedule the parent in time. With ``address_space`` the worker
 also sets ``RLIMIT_AS`` to the cap, so one huge allocation fails at once (MemoryError) instead of
 racing the watcher (not for workers that load models: CUDA and onnxruntime reserve far more address
 space than they use); a task that fails after its worker came within half of that limit is reported
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 POLL_S = 0.05
 #: seconds a new worker may take to import and run its initializer
 START_TIMEOUT_S = 120.0
+#: a worker's exit status when its own watch found it over the memory cap
+EXIT_OVER_MEMORY = 86
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -198,6 +202,27 @@ def _out_of_memory(exc: BaseException, address_space: int | None) -> bool:
     return False
 
 
+def _own_rss() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _watch_self(cap: int, busy: threading.Event) -> None:
+    """The worker's own look at its resident size while a task runs: over ``cap`` it exits at once with
+    :data:`EXIT_OVER_MEMORY`. A second line behind the parent's watch, which a loaded machine may not
+    schedule in time (seen: a worker grew to 1.9 GiB past a 200 MiB cap); this thread needs the GIL,
+    so a C parser holding it is left to the parent."""
+    while True:
+        busy.wait()
+        rss = _own_rss()
+        if rss is not None and rss > cap and busy.is_set():
+            os._exit(EXIT_OVER_MEMORY)
+        time.sleep(POLL_S)
+
+
 def _serve(fd: int) -> None:
     """The worker's loop: configuration, initializer, then one task at a time until the pipe closes."""
     conn = Connection(fd)
@@ -215,6 +240,10 @@ def _serve(fd: int) -> None:
         except BaseException as exc:  # noqa: BLE001 - replayed in the parent
             init_error = _pack_exc(exc)
     conn.send(("ready", init_error))
+    busy = threading.Event()
+    if config.get("memory_bytes"):
+        threading.Thread(target=_watch_self, args=(int(config["memory_bytes"]), busy), daemon=True,
+                         name="lexprep-memory-watch").start()
     while True:
         try:
             fn_ref, args = conn.recv()
@@ -224,10 +253,13 @@ def _serve(fd: int) -> None:
             conn.send(("memory", None, _peak_rss(), True))
             return
         _reset_peak()
+        busy.set()
         try:
             reply: tuple = ("ok", resolve(fn_ref)(*args))
         except BaseException as exc:  # noqa: BLE001 - replayed in the parent
             reply = ("memory", None) if _out_of_memory(exc, cap) else ("error", _pack_exc(exc))
+        finally:
+            busy.clear()
         args = None
         # the peak virtual size cannot be reset: past half the limit a fresh worker takes the next task
         leaving = bool(cap and _vm_peak() >= cap // 2)
@@ -345,6 +377,8 @@ class _Worker:
                     self.kill()
                     raise LimitExceededError(f"exceeded {format_bytes(memory_bytes)} of memory {what}")
         except (EOFError, OSError) as exc:
+            if self.reap() == EXIT_OVER_MEMORY:  # the worker's own watch
+                raise LimitExceededError(f"exceeded {format_bytes(memory_bytes or 0)} of memory {what}") from None
             raise self._crashed(what) from exc
         status, payload, peak, leaving = reply
         self.peak_rss = peak
@@ -423,6 +457,7 @@ class GuardedPool:
         self.name, self.size = name, max(1, int(size))
         self.memory_bytes = int(memory_bytes) if memory_bytes else None
         self._config = {"address_space": self.memory_bytes if address_space else None,
+                        "memory_bytes": self.memory_bytes,
                         "initializer": initializer, "initargs": initargs}
         self._env = env
         self._idle: list[_Worker] = []

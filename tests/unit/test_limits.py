@@ -64,6 +64,20 @@ def test_a_task_over_the_memory_cap_is_killed_and_its_peak_is_bounded(pool):
     assert 150 * MiB < stats["peak_rss"] < 500 * MiB, format_bytes(stats["peak_rss"])
 
 
+def test_the_worker_watches_itself_when_the_parent_cannot(pool, monkeypatch):
+    """A parent that is not scheduled in time (a loaded machine) is here a parent that cannot read the
+    worker's size at all: the worker's own watch still ends the task near the cap."""
+    import lexprep.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "rss_bytes", lambda pid: None)
+    stats: dict = {}
+    with pytest.raises(LimitExceededError, match=r"^exceeded 200 MiB of memory testing$"):
+        pool.call("tests.hostile:allocate", (4000, 0.0025), timeout_s=60, what="testing", stats=stats)
+    assert 150 * MiB < stats["peak_rss"] < 500 * MiB, format_bytes(stats["peak_rss"])
+    assert not running(stats["pid"])
+    assert pool.call("tests.hostile:allocate", (20,), timeout_s=30, what="testing") == 20  # a new worker
+
+
 def test_address_space_limit_stops_one_huge_allocation_at_once():
     p = GuardedPool("test", 1, memory_bytes=300 * MiB, address_space=True)
     try:
