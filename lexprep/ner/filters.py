@@ -574,7 +574,14 @@ def date_ok(s: str, ctx: DocContext, end: int) -> bool:
         before = ctx.text[max(0, end - len(s) - 12):end - len(s)]
         if re.search(r"(?:No\.|#|Bar|Box|Suite|Ste\.|page|p\.|at)\s*$", before, re.I):
             return False
+        if _STREET_AFTER.match(ctx.text, end):
+            return False  # "1751 Pinnacle Drive": a street number
     return True
+
+
+_STREET_AFTER = re.compile(r"[ \t]+(?:(?-i:[A-Z])[\w.'’-]*[ \t]+){1,3}(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.|"
+                           r"Boulevard|Blvd\.?|Lane|Ln\.|Way|Parkway|Pkwy\.?|Place|Pl\.|Court|Ct\.|Highway|Hwy\.?|Pike|"
+                           r"Circle|Terrace|Trail|Plaza)(?![\w])")
 
 
 def law_ok(s: str, ctx: DocContext) -> bool:
@@ -651,6 +658,11 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
     if end - start < 2:
         return None
     s = text[start:end]
+    if label == "DATE" and re.fullmatch(rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?", s):
+        year = re.match(r",?[ \t]*(?:1[6-9]\d\d|20\d\d)(?!\d)", text[end:end + 8])
+        if year:  # "June 29" + ", 2020"
+            end += year.end()
+            s = text[start:end]
     if "\n" in s:
         first = s.split("\n", 1)[0].rstrip()
         if label in ("PERSON", "ORG", "GPE", "OTHER", "LAW") and (

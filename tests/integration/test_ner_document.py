@@ -117,6 +117,13 @@ def test_names_that_are_no_one():
     assert _refine("Las Vegas, NV 89101", "ORG", "Las Vegas, NV") == ("GPE", "Las Vegas, NV", None)
 
 
+def test_dates_street_numbers_and_split_years():
+    text = "cc: Advantage International Management, Inc. 1751 Pinnacle Drive Suite 1500; on June 29, 2020--61 days; in 1998 it began."
+    assert _refine(text, "DATE", "1751") is None  # a street number
+    assert _refine(text, "DATE", "June 29") == ("DATE", "June 29, 2020", None)  # the year the model left out
+    assert _refine(text, "DATE", "1998") == ("DATE", "1998", None)
+
+
 def test_money_takes_in_its_sign():
     text = "a fee of $ 5,000 was paid"
     start = text.index("5,000")
