@@ -118,7 +118,7 @@ def test_names_that_are_no_one():
 
 
 def test_dates_street_numbers_and_split_years():
-    text = "cc: Advantage International Management, Inc. 1751 Pinnacle Drive Suite 1500; on June 29, 2020--61 days; in 1998 it began."
+    text = "cc: Advantage International Management, Inc. 1751 Pinnacle Drive Suite 1500; on June 29, 2020--61 days;\nin 1998 it began."
     assert _refine(text, "DATE", "1751") is None  # a street number
     assert _refine(text, "DATE", "June 29") == ("DATE", "June 29, 2020", None)  # the year the model left out
     assert _refine(text, "DATE", "1998") == ("DATE", "1998", None)
