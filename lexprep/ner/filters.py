@@ -579,6 +579,7 @@ def date_ok(s: str, ctx: DocContext, end: int) -> bool:
     return True
 
 
+_FACILITY_AFTER = re.compile(r"[ \t]+(?:Yard|Shipyard|Base|Station|Airport|Arsenal|Depot|Barracks|Terminal)(?![\w])")
 _STREET_AFTER = re.compile(r"[ \t]+(?:(?-i:[A-Z])[\w.'’-]*[ \t]+){1,3}(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.|"
                            r"Boulevard|Blvd\.?|Lane|Ln\.|Way|Parkway|Pkwy\.?|Place|Pl\.|Court|Ct\.|Highway|Hwy\.?|Pike|"
                            r"Circle|Terrace|Trail|Plaza)(?![\w])")
@@ -699,11 +700,13 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
             start += first.end()
             s = text[start:end]
     if label == "PERSON":  # "Steven Clyde" + " Sharpe"
-        more = re.match(r"[ \t]+((?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])(?![ \t]+v\.)(?![ \t]+(?-i:[A-Z]))",
+        more = re.match(r"[ \t]+((?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])(?![ \t]+(?-i:[A-Z]))",
                         text[end:end + 30])
         if more and not ctx.common(more.group(1)) and not is_english(more.group(1)) and len(s.split()) < 4:
             end += len(more.group(0))
             s = text[start:end]
+    if label in ("PERSON", "ORG", "GPE") and _FACILITY_AFTER.match(text, end):
+        return None  # "Washington Navy" of "Washington Navy Yard": a piece of a facility's name
     normalized = span.normalized
     if label == "PERSON":
         if _ORG_SUFFIX.search(s) or "&" in s:

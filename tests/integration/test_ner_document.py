@@ -203,3 +203,20 @@ def test_a_bare_name_read_as_org_needs_the_document_to_refer_back_to_it():
     assert "Mesa Verde" not in texts
     im = [m for m in ms if m.text == "IM"]
     assert im and all(m.link is not None and text[m.link[0]:m.link[1]] == "Ingram Micro" for m in im)
+
+
+def test_pieces_of_a_case_name_and_of_a_facility_are_not_mentions():
+    from lexprep.ner.document import document_pass
+    from lexprep.ner.filters import DocContext
+
+    text = ("MOTION TO STAY PROCEEDINGS PENDING DECISION IN\nHERNANDEZ ROMAN, ET AL. V. WOLF, ET AL., CASE NOS. "
+            "20-55436\nHernandez Roman was decided later. Write to 720 Kennon Street SE, Washington Navy Yard DC.\n")
+    a = text.index("HERNANDEZ")
+    b = text.index("Hernandez Roman")
+    spans = [Span("ORG", a, a + len("HERNANDEZ"), 1.0, "ORG", "spacy"),
+             Span("PERSON", b, b + len("Hernandez Roman"), 1.0, "PERSON", "spacy")]
+    kept = {text[x.span.start:x.span.end] for x in document_pass(text, spans, DocContext(text), "court_order")}
+    assert kept == set()  # a piece of the first party's name, and the case called by its first party
+    assert _refine(text, "ORG", "Washington Navy") is None
+    rows = "Dianna Roush v. C. R. Bard, Inc. 2:19-cv-00790\nSteven Clyde Sharpe v. C. R. Bard, Inc. 2:18-cv-00732\n"
+    assert _refine(rows, "PERSON", "Steven Clyde") == ("PERSON", "Steven Clyde Sharpe", None)
