@@ -140,7 +140,7 @@ def test_no_matter_wide_role_word_entity(entity_figures):
     assert entity_figures["role_entities"] == []
 
 
-def test_layout_errors_read_in_round_6_stay_fixed(shared_run):
+def test_layout_errors_found_by_reading_stay_fixed(shared_run):
     """Errors found by reading this corpus's export in context that rules now prevent: names doubled
     by two-column layout, a person glued to a firm by a line break, a court's district read as a state, a
     docket entry's words read as an organisation, a company typed PERSON through its plural possessive."""
