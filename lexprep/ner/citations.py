@@ -338,7 +338,6 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
     # ---- short forms, in document order; "previous" is the last authority cited before each
     taken = sorted((c.start, c.end) for c in out)
     previous: object | None = None
-    last_law: object | None = None  # the last statute cited: what a bare section belongs to
     interrupted = False  # a bare section or a record cite came after ``previous``
     order = sorted(cites, key=lambda c: c.span()[0])
     skip: set[int] = set()
@@ -346,8 +345,6 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         kind = type(c).__name__
         if id(c) in span_of:
             previous, interrupted = c, False
-            if id(c) in law_by_id:
-                last_law = c
             continue
         if id(c) in skip:
             continue
@@ -362,7 +359,9 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         if kind == "IdCitation":
             target = full or previous
             if full is None and interrupted and previous is not None and id(previous) not in law_by_id:
-                target = last_law  # "Texas v. Oklahoma ... Compact §5.05(b)(1). Id., at 25": the Compact's
+                # "Texas v. Oklahoma ... Compact §5.05(b)(1). Id., at 25": not the case; the section's own law
+                # is not known here (the last statute cited may be another), so no link at all
+                target = None
             if target is None:
                 continue
             start, end = _strip_span(text, core_start, max(core_end, c.full_span()[1]))

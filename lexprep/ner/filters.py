@@ -37,7 +37,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from lexprep.ner import gazetteer
+from lexprep.ner import gazetteer, rules
 from lexprep.ner.merge import Span
 
 #: model labels that are values, not named entities
@@ -588,12 +588,8 @@ _STREET_AFTER = re.compile(r"[ \t]+(?:(?-i:[A-Z])[\w.'’-]*[ \t]+){1,3}(?:Stree
                            r"Circle|Terrace|Trail|Plaza)(?![\w])")
 
 
-_GENERIC_LAW_WORDS = frozenset("""rules rule regulations regulation laws law statutes statute code codes act acts ordinances
-ordinance and or of the applicable federal state local all other such any""".split())
-
-
 def law_ok(s: str, ctx: DocContext) -> bool:
-    if all(w.casefold().strip(".,;") in _GENERIC_LAW_WORDS for w in _words(s)):
+    if all(w.casefold().strip(".,;") in rules.GENERIC_LAW_WORDS for w in _words(s)):
         return False  # "Rules and Regulations", "applicable laws": a kind of law, not one
     if _CROSS_REF.match(s) and not re.search(r"\bof\s+the\s+[A-Z]", s):
         return False
