@@ -55,6 +55,8 @@ _LEAD_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CASE_NAME = re.compile(r"\sv\.?\s|\svs\.?\s|^In re\b|^Ex parte\b|^Matter of\b|^In the Matter\b|^Estate of\b")
+_SENTENCE_STOP = re.compile(r"(?<!\bv)(?<!\bvs)(?<!\b[A-Z])(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bDept)(?<!\bNo)(?<!\bSt)"
+                            r"\.[ \t\n]+|;[ \t\n]+")
 _YEAR_PAREN = re.compile(r"([,\s]*)\(([^()]{0,60}?\b(?:1[6-9]\d\d|20\d\d))\)")
 #: capitalised words joined by "&", "of" or "and" right before where eyecite's case name starts
 _NAME_CONTINUES = re.compile(r"(?:(?-i:[A-Z])[\w.'’-]*\s+)+(?:&|and|of|the)\s+$")
@@ -266,6 +268,8 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
             case_name = lead  # the name as written ("Roman Catholic Diocese of Brooklyn v. Cuomo")
         if case_name and ("§" in case_name or not _CASE_NAME.search(case_name)):
             case_name = None  # eyecite took words of the sentence for a case name ("Compact §2.11")
+        if not case_name and lead and not re.match(r"(?i)(?:Nos?\.|Case|Civil|Civ\.|Docket)\s", lead):
+            start = core_start  # "App. to Pet. for Cert. 72a-73a, [2009 WL 3922803]": words of the sentence
         if reporter in RECORD_REPORTERS and not (case_name and md.year):
             continue  # "1 App. 13": a record or appendix cite, not the Ohio Appellate Reports
         start, end = _strip_span(text, start, end)
@@ -393,9 +397,10 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         if kind in ("ShortCaseCitation", "SupraCitation", "ReferenceCitation"):
             s, e = c.full_span()
             start = max(min(s, core_start), prev_end(core_start))
-            sentence = max(joined.rfind(". ", start, core_start), joined.rfind("; ", start, core_start))
-            if sentence >= 0:
-                start = sentence + 2
+            # the sentence's start: a ". " that ends no abbreviation ("Alabama v. North Carolina", "U. S.", "Co.")
+            stops = [m.end() for m in _SENTENCE_STOP.finditer(joined, start, core_start)]
+            if stops:
+                start = stops[-1]
             start, end = _strip_span(text, start, max(core_end, min(e, next_start(core_start))))
             target = full
             if target is None and kind == "SupraCitation":

@@ -284,3 +284,12 @@ def test_case_name_before_an_in_re_parenthetical():
     (cite,) = find_citations(text)
     assert text[cite.start:cite.end] == "Quiros Lopez v. Unanue Casal (In re Unanue Casal), 998 F.2d 28, 32 (1st Cir. 1993)"
     assert cite.attrs["case_name"] == "Quiros Lopez v. Unanue Casal (In re Unanue Casal)"
+
+
+def test_a_citation_without_a_case_name_takes_no_words_of_the_sentence_and_short_cites_keep_both_parties():
+    text = "Nov. 18, 2009),\nApp. to Pet. for Cert. 72a-73a, 2009 WL 3922803, *8. The\nTenth Circuit affirmed."
+    (cite,) = find_citations(text)
+    assert text[cite.start:cite.end] == "2009 WL 3922803, *8"
+    text = "See Alabama v. North Carolina, 560 U. S. 330 (2010). Later. See Alabama v. North Carolina, 560 U. S., at 340."
+    short = [c for c in find_citations(text) if c.kind == "ShortCaseCitation"]
+    assert [text[c.start:c.end] for c in short] == ["Alabama v. North Carolina, 560 U. S., at 340"]
