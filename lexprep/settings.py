@@ -178,6 +178,10 @@ class GraphSettings(BaseModel):
         300, description="two mentions co-occur when they start at most this many characters apart in one "
         "document (about a sentence or two): bounded, unlike every pair of a chunk", ge=1,
     )
+    cooccurrence_max_neighbours: int = Field(
+        2, ge=0, description="each mention co-occurs with at most this many following mentions (of other entities) "
+        "inside the window, so that lists of names do not make every pair an edge (0 = no cap)",
+    )
 
 
 class OcrSettings(BaseModel):
