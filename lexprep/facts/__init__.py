@@ -141,7 +141,8 @@ def locate(text: str, quote: str, near: int = 0) -> tuple[int, int] | None:
         return s, s + len(quote)
     parts = [re.escape(p) for p in _WS_RUN.split(quote) if p]
     pattern = r"\s+".join(parts)
-    pattern = pattern.replace('"', '["“”]').replace("'", "['‘’]").replace("“", '["“”]').replace("”", '["“”]')
+    pattern = re.sub(r"[\"“”]", '["“”]', pattern)
+    pattern = re.sub(r"(?<!\\)['‘’]", "['‘’]", pattern)
     spans = [(m.start(), m.end()) for m in re.finditer(pattern, text)]
     if not spans:
         return None
