@@ -76,6 +76,7 @@ _DISPOSITION = re.compile(
     r"vacate|remand|dismiss)\b"
     r"|\bORDER\s+(?P<title>GRANTING|DENYING)\b"
 )
+_AND_DISPOSITION = re.compile(r"(?:\s+(?:the\s+\w+(?:\s+\w+)?\s+)?(?:and|AND)\s+)(?P<w>remand|REMAND|vacate|VACATE|reverse|REVERSE)\b")
 _DISP_NORMAL = {"affirm": "affirmed", "reverse": "reversed", "vacate": "vacated", "remand": "remanded",
                 "dismiss": "dismissed", "granting": "granted", "denying": "denied"}
 _TITLES = re.compile(r"(?i),?\s*\b(?:Chief\s+Judge|Circuit\s+Judges?|Senior\s+Judge|District\s+Judge|Justice|P\.J\.|C\.J\.|JJ?\.)\s*$")
@@ -311,6 +312,14 @@ def dispositions(text: str) -> list[Fact]:
             continue
         seen.add(normal)
         facts.append(span_fact(text, "disposition", m.start(), m.end(), normalized=normal))
+        if m.group("we"):  # "we REVERSE and remand", "we vacate and remand"
+            more = _AND_DISPOSITION.match(text, m.end())
+            if more:
+                word = more.group("w").lower()
+                normal = _DISP_NORMAL.get(word, word)
+                if normal not in seen:
+                    seen.add(normal)
+                    facts.append(span_fact(text, "disposition", m.start(), more.end(), normalized=normal))
     return facts
 
 
