@@ -81,6 +81,8 @@ _NOT_PARTY = re.compile(
     r"|\b(?:agreement|date|products?)$"
 )
 _DATE_LABEL = re.compile(r"(?im)(?<![A-Za-z] )(?<!Effective )(?<!Expiration )(?<!Termination )\b(?:Date|Dated)\s*:?[ \t]*(?=\S)")
+#: a date labelled as another date of the contract ("Effective Date: March 1, 1996") is not the agreement date
+_LABELLED_OTHER = re.compile(r"(?i)\b(?:effective|expiration|termination|commencement|renewal)\s+date\s*:?\s*$")
 _EFFECTIVE = re.compile(
     r"(?i)\beffective\s+date\s*:|\beffective\s+(?:as\s+of\s+)?(?=(?:the\s+)?\w)|\bshall\s+(?:commence|begin|start)\s+"
     r"(?:on|upon|as\s+of)?|\bcommenc(?:e|es|ing)\s+(?:on|upon|as\s+of)?|\bbegin(?:ning|s)?\s+on\b"
@@ -234,7 +236,7 @@ def agreement_date(text: str, party_facts: list[Fact]) -> Fact | None:
     if party_facts or anchor:
         pos = party_facts[0].evidence_start if party_facts else anchor.start()
         s, e = _sentence_bounds(text, pos, 0, end)
-        found = _dates_in(text, s, e)
+        found = [d for d in _dates_in(text, s, e) if not _LABELLED_OTHER.search(text, max(0, d.start - 30), d.start)]
         if found:
             d = found[0]
             return span_fact(text, "agreement_date", d.start, d.end, normalized=d.iso)

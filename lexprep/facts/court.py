@@ -256,42 +256,52 @@ def counsel(text: str, mentions: list[Mention]) -> list[Fact]:
                 facts.append(span_fact(text, "counsel", p.doc_start, p.doc_end, role=side,
                                        entity_span=(p.doc_start, p.doc_end),
                                        attrs={"clause": " ".join(text[start:m.end()].split())[:300]}))
+    # caption parties and the lower court's judge are no counsel, even inside a counsel block
+    not_counsel = {(p.doc_start, p.doc_end) for p in persons if (p.attrs or {}).get("roles") is not None}
+    for hm in _HONORABLE.finditer(text, 0, head):
+        not_counsel.update((p.doc_start, p.doc_end) for p in persons
+                           if hm.start("name") <= p.doc_start < hm.end("name") + 2)
     for m in _COUNSEL_BLOCK.finditer(text, 0, head):
         side = side_of(m.group("side"))
         if not re.fullmatch(r"(?:plaintiff|defendant|petitioner|respondent|appellant|appellee|movant)s?(?:-\w+)?", side):
             continue
         start = max(text.rfind("\n\n", 0, m.start()), text.rfind("Counsel for", 0, m.start()),
                     text.rfind("Attorney", 0, m.start() - 1))
-        start = max(start, m.start() - 1500, 0)
+        start = max(start, m.start() - 800, 0)
         for p in persons:
-            if start <= p.doc_start and p.doc_end <= m.start():
+            if start <= p.doc_start and p.doc_end <= m.start() and (p.doc_start, p.doc_end) not in not_counsel:
                 facts.append(span_fact(text, "counsel", p.doc_start, p.doc_end, role=side,
                                        entity_span=(p.doc_start, p.doc_end)))
     return facts
 
 
 def dates(text: str) -> list[Fact]:
-    facts = []
-    kinds = {"decided": "decision_date", "filed": "filing_date", "entered": "filing_date", "dated": "decision_date",
-             "issued": "decision_date"}
+    """One decision date and one filing date at most: "Decided X" first; else the last "Dated: X" (an
+    order's date stands under its last "IT IS SO ORDERED", after the parties' stipulation dates);
+    else a date alone on its line after the caption. Filing: the first "Filed: X" / "Entered X"."""
+    found: dict[str, list[Fact]] = {"decided": [], "dated": [], "filed": []}
+    group = {"decided": "decided", "dated": "dated", "issued": "dated", "filed": "filed", "entered": "filed"}
     for m in _DECIDED.finditer(text):
-        kind = kinds.get(m.group("w").lower())
-        if kind is None:
+        g = group.get(m.group("w").lower())
+        if g is None:
             continue
-        found = find_dates(text, m.end(), min(len(text), m.end() + 40))
-        if found and found[0].start - m.end() <= 2:
-            d = found[0]
-            facts.append(span_fact(text, kind, m.start(), d.end, value=text[d.start:d.end], normalized=d.iso))
-    if not any(f.kind == "decision_date" for f in facts):
+        dm = find_dates(text, m.end(), min(len(text), m.end() + 40))
+        if dm and dm[0].start - m.end() <= 3:
+            d = dm[0]
+            kind = "filing_date" if g == "filed" else "decision_date"
+            found[g].append(span_fact(text, kind, m.start(), d.end, value=text[d.start:d.end], normalized=d.iso))
+    facts = found["filed"][:1]
+    decision = found["decided"][:1] or found["dated"][-1:]
+    if not decision:
         # a date alone on its line, right after the caption (Indiana's "May 4, 2005")
         for d in find_dates(text, 0, min(len(text), HEAD)):
             line_s, line_e = _line_start(text, d.start), text.find("\n", d.end)
             line_e = len(text) if line_e < 0 else line_e
             if text[line_s:d.start].strip() == "" and text[d.end:line_e].strip() in ("", ".") and \
                     re.search(r"(?i)\bv\.|\bvs\.|versus|appeal|rehearing|certiorari", text[max(0, d.start - 600):d.start]):
-                facts.append(span_fact(text, "decision_date", d.start, d.end, normalized=d.iso))
+                decision = [span_fact(text, "decision_date", d.start, d.end, normalized=d.iso)]
                 break
-    return facts
+    return facts + decision
 
 
 def dispositions(text: str) -> list[Fact]:
