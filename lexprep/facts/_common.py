@@ -80,7 +80,7 @@ def normalize_jurisdiction(value: str) -> str:
 def clean_name(value: str) -> str:
     """White space collapsed, quotes and trailing punctuation (but not an abbreviation's period) removed."""
     v = " ".join(value.split()).strip(" ,;:\"“”'")
-    if v.endswith(".") and not re.search(r"(?i)\b(?:inc|corp|co|ltd|l\.p|n\.a|s\.a|jr|sr|[a-z])\.$", v):
+    if v.endswith(".") and not re.search(r"(?i)\b(?:inc|corp|co|ltd|l\.p|n\.a|s\.a|jr|sr)\.$|\b[A-Za-z]\.$", v):
         v = v[:-1]
     return v
 

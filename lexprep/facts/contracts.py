@@ -104,6 +104,21 @@ _GOVERNING = re.compile(
     r"(?P<j>(?:the\s+)?(?:State|Commonwealth|Province|Republic|Kingdom|Federal\s+Republic)\s+of\s+(?-i:[A-Z][a-z]+)"
     r"(?:\s+(?-i:[A-Z][a-z]+))?|(?-i:England(?:\s+and\s+Wales)?|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?))"
 )
+#: "governed by French law", "construed in accordance with English law"
+_GOVERNING_ADJ = re.compile(
+    r"(?i)\b(?:governed|construed|interpreted)\b[^.;]{0,80}?\b(?-i:(?P<adj>English|French|German|Swiss|Dutch|Irish|"
+    r"Scottish|Italian|Spanish|Belgian|Luxembourg|Swedish|Danish|Norwegian|Finnish|Austrian|Japanese|Chinese|Singapore|"
+    r"Hong\s+Kong|Canadian|Australian|Indian|Israeli|Brazilian|Mexican|Delaware|New\s+York|California|Texas|Florida|"
+    r"Massachusetts|Illinois|Virginia))\s+law\b"
+)
+_ADJ_JURISDICTION = {"english": "England and Wales", "french": "France", "german": "Germany", "swiss": "Switzerland",
+                     "dutch": "Netherlands", "irish": "Ireland", "scottish": "Scotland", "italian": "Italy",
+                     "spanish": "Spain", "belgian": "Belgium", "swedish": "Sweden", "danish": "Denmark",
+                     "norwegian": "Norway", "finnish": "Finland", "austrian": "Austria", "japanese": "Japan",
+                     "chinese": "China", "canadian": "Canada", "australian": "Australia", "indian": "India",
+                     "israeli": "Israel", "brazilian": "Brazil", "mexican": "Mexico"}
+#: what may open a party's entry after "BETWEEN": a colon, a list marker ("(1)", "(a)", "1.")
+_LEAD = re.compile(r"[\s:]*(?:(?:\(\s*(?:\d{1,2}|[a-z]|[ivx]{1,4})\s*\)|\d{1,2}\.)[ \t]+)?")
 _NOT_GOVERNING = re.compile(r"(?i)\b(?:organized|organised|incorporated|existing|formed)\s+(?:and\s+existing\s+)?under\s*$")
 _ADDRESS = re.compile(
     r"(?:\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?[A-Z0-9][\w.'’ \t-]{1,40}?[ \t](?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|"
@@ -187,6 +202,8 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
         found = None
         for sp in reversed(list(_SEPARATOR.finditer(segment))):
             ns = seg_start + sp.end()
+            lead = _LEAD.match(text, ns, dm.start())
+            ns = lead.end() if lead else ns
             ne = _name_end(text, ns, dm.start())
             if _name_ok(text[ns:ne], sp.group(0)) and not _SENTENCE_END.search(text, ns, dm.start()):
                 found = (ns, ne)
@@ -209,7 +226,7 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
             continue
         name_start, name_end = found
         s, e = strip_span(text, name_start, name_end)
-        if e > s and text[e - 1] == "." and not re.search(r"(?i)(?:inc|corp|co|ltd|l\.p|n\.a|s\.a)\.$", text[s:e]):
+        if e > s and text[e - 1] == "." and not re.search(r"(?i)(?:inc|corp|co|ltd|l\.p|n\.a|s\.a)\.$|\b[A-Z]\.$", text[s:e]):
             e -= 1
         name = clean_name(text[s:e])
         if not name or len(name) > 120 or not re.search(r"[A-Za-z]{2}", name) or len(name.split()) > 12:
@@ -351,6 +368,15 @@ def governing_law(text: str, mentions: list[Mention], added: list[Mention]) -> F
         s, e = _sentence_bounds(text, m.start())
         s, e = strip_span(text, s, e, " \t\r\n")
         return span_fact(text, "governing_law", js, je, value=value, normalized=normalized, entity_span=ent,
+                         attrs={"clause": " ".join(text[s:e].split())[:400]})
+    m = _GOVERNING_ADJ.search(text)
+    if m:
+        js, je = m.start("adj"), m.end("adj")
+        adj = " ".join(m.group("adj").split())
+        normalized = _ADJ_JURISDICTION.get(adj.lower(), normalize_jurisdiction(adj))
+        s, e = _sentence_bounds(text, m.start())
+        s, e = strip_span(text, s, e, " \t\r\n")
+        return span_fact(text, "governing_law", js, m.end(), value=f"{adj} law", normalized=normalized,
                          attrs={"clause": " ".join(text[s:e].split())[:400]})
     return None
 

@@ -165,6 +165,8 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
         facts.append(span_fact(text, "party", m.doc_start, m.doc_end, role=role, entity_span=(m.doc_start, m.doc_end),
                                attrs={"roles": list(roles)} if roles else None))
     if not facts:
+        facts = _caption_by_role_lines(text, mentions, added)
+    if not facts:
         inre = re.search(r"(?i)\bIn\s+re:?\s+(?P<name>[^\n,]{3,120}(?:\n[^\n,]{3,80})?)", text[:HEAD])
         if inre:
             s, e = strip_span(text, inre.start("name"), inre.end("name"))
@@ -175,6 +177,47 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
             ent = entity_mention(text, s, e, "OTHER", mentions, added, labels=("ORG", "OTHER", "CASE"))
             facts.append(span_fact(text, "party", inre.start(), e, value=" ".join(text[s:e].split()), role="in_re",
                                    entity_span=ent))
+    return facts
+
+
+_ROLE_WORDS = r"(?:plaintiffs?|defendants?|appellants?|appellees?|petitioners?|respondents?)"
+#: "Appellant (Defendant Below), )" / "Plaintiff-Appellee," alone on its line (a caption's column junk allowed)
+_ROLE_LINE = re.compile(rf"(?im)^[ \t)]*(?P<role>{_ROLE_WORDS}(?:[\s,\-–—]+{_ROLE_WORDS})*"
+                        rf"(?:\s*\(\s*{_ROLE_WORDS}\s+below\s*\))?)[ \t.,;)]*$")
+_NAME_LINE = re.compile(r"^[ \t]*(?P<name>[A-Z][A-Za-z.,'’&\- ]{2,80}?)[ \t,]*\)?[ \t]*$")
+
+
+def _caption_by_role_lines(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fact]:
+    """Caption parties found by their role lines when the document pass found none (a caption with no
+    "v.", names and roles in a column: "RICHARD ROE, ) / ) / Appellant (Defendant Below), )")."""
+    facts = []
+    head = min(len(text), HEAD)
+    for rm in _ROLE_LINE.finditer(text, 0, head):
+        roles = []
+        for w in re.findall(r"[a-z]+", rm.group("role").lower()):
+            w = w.rstrip("s") if w.endswith("s") and w[:-1] in ("plaintiff", "defendant", "appellant", "appellee",
+                                                                "petitioner", "respondent") else w
+            if w != "below" and w not in roles:
+                roles.append(w)
+        # "Appellant (Defendant Below)": the role below first, as in "Defendant-Appellant"
+        if "below" in rm.group("role").lower() and len(roles) == 2:
+            roles = [roles[1], roles[0]]
+        # the name: the nearest non-empty line above (within three lines), junk ")" stripped
+        pos = rm.start()
+        for _ in range(3):
+            prev_end = pos - 1
+            prev_start = _line_start(text, max(prev_end, 0))
+            if prev_end <= 0:
+                break
+            line = text[prev_start:prev_end]
+            nm = _NAME_LINE.match(line)
+            if nm and re.search(r"[A-Za-z]{2}", nm.group("name")) and not _ROLE_LINE.match(line):
+                s, e = strip_span(text, prev_start + nm.start("name"), prev_start + nm.end("name"))
+                ent = entity_mention(text, s, e, party_label(text[s:e]), mentions, added)
+                facts.append(span_fact(text, "party", s, e, role="-".join(roles), entity_span=ent,
+                                       attrs={"roles": roles, "source": "role_line"}))
+                break
+            pos = prev_start
     return facts
 
 

@@ -138,6 +138,19 @@ def test_contract_with_the_date_first_written_and_signature_dates():
     assert k["agreement_date"][0].attrs == {"source": "signature"}
 
 
+def test_contract_with_a_numbered_list_of_parties_and_an_adjectival_law():
+    text = ("THIS LOAN AGREEMENT is made on 7th December, 2007 BETWEEN: (1) RIVIERA SOLAIRE S. A. S., a private\n"
+            "company incorporated under the laws of France, represented by Mr. Paul Marchand, hereinafter referred to as\n"
+            "the \"Borrower\", and (2) ORCHARD ENERGY, INC., a company incorporated in Delaware, hereinafter referred to\n"
+            "as the \"Lender\", hereinafter each a \"Party\".\nWHEREAS: (A) the Borrower builds a plant.\n"
+            "16.1 This Agreement shall be governed by and construed in accordance with French law.\n")
+    k = by_kind(contracts.extract(text, [])[0])
+    assert [(f.value, f.role) for f in k["party"]] == [("RIVIERA SOLAIRE S. A. S.", "Borrower"),
+                                                      ("ORCHARD ENERGY, INC.", "Lender")]
+    assert k["agreement_date"][0].normalized == "2007-12-07"
+    assert (k["governing_law"][0].value, k["governing_law"][0].normalized) == ("French law", "France")
+
+
 def test_court_rules():
     roles = {"MARIA LOPEZ": ["plaintiff", "appellant"], "GREAT LAKES SHIPPING CO.": ["defendant", "appellee"]}
     mentions = []
