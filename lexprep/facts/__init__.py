@@ -216,17 +216,27 @@ def extract_facts(text: str, category: str | None, meta: dict | None, mentions: 
         before_call: called before each API call of the LLM extractor (the ``openai-api`` rate limit).
 
     Returns:
-        FactResult; never raises for what a model answered (see lexprep.facts.llm for what it raises).
+        FactResult; never raises for what a model answered. An LLM extractor that cannot work at all
+        (no key, a rejected key, no ``openai`` package) leaves the rules' facts and an error line.
+
+    Raises:
+        TransientError: the LLM's API still failing after its retries (the document is retried next run).
     """
     kind = settings.facts_kind()
     meta = meta or {}
     if kind == "none" or not text:
         return FactResult()
     if kind == "llm":
+        from lexprep.errors import ConfigurationError, MissingDependencyError
         from lexprep.facts.llm import llm_facts
 
-        result = llm_facts(text, category, meta, mentions, settings, before_call=before_call)
-        if settings.facts.rules_also:
+        try:
+            result = llm_facts(text, category, meta, mentions, settings, before_call=before_call)
+        except (ConfigurationError, MissingDependencyError) as exc:
+            # no key, a rejected key, no client: the document keeps the rules' facts and says why
+            log.warning("LLM fact extractor unavailable (%s); the rules' facts are kept", exc)
+            result = FactResult(errors=[f"LLM extractor unavailable ({exc}); rule facts kept"])
+        if settings.facts.rules_also or result.errors[:1] and "unavailable" in result.errors[0]:
             rules = rule_facts(text, category, meta, mentions)
             have = {f.kind for f in result.facts}
             result.facts.extend(f for f in rules.facts if f.kind not in have)

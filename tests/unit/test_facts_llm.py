@@ -255,3 +255,11 @@ def test_no_key_and_no_base_url_is_a_configuration_error(monkeypatch):
     s = Settings(profile="cloud", facts={"kind": "llm"})
     with pytest.raises(ConfigurationError, match="no API key"):
         llm_facts(TEXT, "contract", {}, [], s, extractor=LlmFactExtractor(s))
+
+
+def test_a_rejected_key_falls_back_to_the_rules_with_the_reason(server):
+    server.script = [("status", 401, {"error": {"message": f"bad key {KEY}"}})]
+    s = settings(server, rules_also=False)
+    result = extract_facts(TEXT, "contract", {}, [], s)
+    assert {f.extractor for f in result.facts} == {"rules"} and result.facts
+    assert "LLM extractor unavailable" in result.errors[0] and KEY not in result.errors[0]
