@@ -162,8 +162,10 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
         if roles is None or m.doc_start > HEAD * 2:
             continue
         role = "-".join(roles) if roles else None
-        facts.append(span_fact(text, "party", m.doc_start, m.doc_end, role=role, entity_span=(m.doc_start, m.doc_end),
-                               attrs={"roles": list(roles)} if roles else None))
+        # the caption's own tail is no part of the name ("RLI INSURANCE COMPANY, a" before "corporation")
+        value = re.sub(r"(?i)(?:,\s*(?:a|an|and|et\s+al\.?)|[\s,;]+)$", "", " ".join(m.text.split())) or m.text
+        facts.append(span_fact(text, "party", m.doc_start, m.doc_end, value=value, role=role,
+                               entity_span=(m.doc_start, m.doc_end), attrs={"roles": list(roles)} if roles else None))
     if not facts:
         facts = _caption_by_role_lines(text, mentions, added)
     if not facts:
