@@ -254,6 +254,12 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         if more and start > 0:  # "Watchtower Bible & " + "Tract Soc'y of N.Y., Inc. v. Colombani"
             head = _LEAD_WORDS.match(joined[more.start():start])
             start = more.start() + (head.end() if head else 0)
+        if re.match(r"re\s", joined[start:core_start]) and re.search(r"\((?:In|in)\s+$", joined[max(0, start - 6):start]):
+            # "Quiros Lopez v. Unanue Casal (In re Unanue Casal), 998 F.2d 28": the name before the parenthesis
+            window = joined[max(0, start - 220):start]
+            named = re.search(r"((?-i:[A-Z])[^.;()\n]{0,100}?\sv\.\s[^;()\n]{1,100}?)\s*\((?:In|in)\s+$", window)
+            if named:
+                start = max(0, start - 220) + named.start(1)
         lead = " ".join(re.sub(r"<[^>]{0,20}>", "", joined[start:core_start]).split()).strip(" ,")
         if _CASE_NAME.search(lead) and len(lead) <= 160:
             case_name = lead  # the name as written ("Roman Catholic Diocese of Brooklyn v. Cuomo")
@@ -328,6 +334,10 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         core_start, core_end = c.span()
         if any(s <= core_start < e for s, e in taken):
             continue  # inside a full citation's span (a parallel cite, an overrun)
+        if kind == "UnknownCitation" or kind.startswith("Full"):
+            # an authority of its own ("Compact §5.05(b)(1)", a record cite "1 App. 22", a journal): an
+            # "Id." after it stands for it, not for the case cited before it (eyecite resolves it to nothing)
+            previous = c
         full = resolved.get(id(c))
         if kind == "IdCitation":
             target = full or previous

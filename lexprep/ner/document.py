@@ -64,8 +64,8 @@ _ALSO_KNOWN = re.compile(r"(?i)[\s,]*(?:(?:a|an)[ \t][^()\"“”\n]{0,80}?[ \t]
 #: after a defined term that is an ordinary word, what makes it part of another name or a heading
 _MODIFIER = re.compile(r"[ \t]+(?:[A-Z][a-z]+(?![\w'’])|of[ \t]+[A-Z])")
 #: "Hernandez Roman, et al. v. Wolf": the first party's name of a case named in the text (not a caption line)
-_CASE_FIRST_PARTY = re.compile(r"(?<![\w.])((?-i:[A-Z][\w'’-]+)(?:[ \t]+(?-i:[A-Z][\w'’-]+)){1,3}),?(?:[ \t]+et[ \t]+al\.,?)?"
-                               r"[ \t]+v\.[ \t]+(?-i:[A-Z])")
+_CASE_FIRST_PARTY = re.compile(r"(?<![\w.])((?-i:[A-Z][\w'’-]+)(?:[ \t]+(?-i:[A-Z][\w'’-]+)){1,3}),?"
+                               r"(?:[ \t]+(?:et|ET)[ \t]+(?:al|AL)\.,?)?[ \t]+(?:v|V|vs|VS)\.[ \t]+(?-i:[A-Z])")
 #: what may stand between a party's name and its definition: "Ingram Micro, a corporation organized under ...,
 #: having a place of business at ..., (" -- a description of the party, never a clause of the contract
 _DESCRIPTOR = re.compile(
@@ -588,11 +588,17 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
     out = kept_out
 
     # a case called by its first party ("a decision in Hernandez Roman", "Zepeda Rivas originated"): not the party
-    case_names = {" ".join(m.group(1).split()).casefold() for m in _CASE_FIRST_PARTY.finditer(text)}
+    firsts = list(_CASE_FIRST_PARTY.finditer(text))
+    case_names = {" ".join(m.group(1).split()).casefold() for m in firsts}
     if case_names:
         out = [x for x in out if not (x.span.extractor == "spacy" and x.span.label in ("PERSON", "ORG")
                                       and len(text[x.span.start:x.span.end].split()) >= 2
                                       and " ".join(text[x.span.start:x.span.end].split()).casefold() in case_names)]
+        # a piece of the first party's name ("HERNANDEZ" of "HERNANDEZ ROMAN, ET AL. V. WOLF")
+        inside = [(m.start(1), m.end(1)) for m in firsts]
+        out = [x for x in out if not (x.span.extractor == "spacy" and x.span.label in ("PERSON", "ORG", "GPE")
+                                      and any(a <= x.span.start and x.span.end <= b and (a, b) != (x.span.start, x.span.end)
+                                              for a, b in inside))]
 
     # one span, one mention; a link must point at a kept mention
     out.sort(key=lambda x: (x.span.start, -(x.span.end - x.span.start)))

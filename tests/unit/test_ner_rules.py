@@ -196,6 +196,15 @@ def test_law_and_other_citations():
     assert unknown.label == "LAW" and text[unknown.start : unknown.end] == "§5.05(b)(1)"
 
 
+def test_id_after_another_authority_is_not_the_earlier_case():
+    text = ("See Texas v. Oklahoma, 457 U.S. 172 (1982). The Compact provides that water flows in subbasin 5. "
+            "§5.05(b)(1). Id., at 25. And Roe v. Wade, 410 U.S. 113 (1973). Id., at 120.")
+    cites = find_citations(text)
+    ids = [c for c in cites if c.kind == "IdCitation"]
+    roe = next(c for c in cites if c.kind == "FullCaseCitation" and "410" in c.normalized)
+    assert [(text[c.start:c.end], c.link) for c in ids] == [("Id., at 120", (roe.start, roe.end))]
+
+
 def test_unresolved_id_is_not_a_mention():
     assert find_citations("As noted, id., at 5.") == []
 
@@ -259,3 +268,10 @@ def test_org_suffix_rule_splits_two_companies_and_skips_documents_and_headings()
     assert [text[s.start:s.end] for s in org_suffix_spans(text)] == [
         "Silicium de Provence SAS", "Evergreen Solar Inc.", "Kilpatrick Townsend & Stockton LLP", "C. R. Bard, Inc.",
         "Johnson & Johnson Inc."]
+
+
+def test_case_name_before_an_in_re_parenthetical():
+    text = "delay. Quiros Lopez v. Unanue Casal (In re Unanue Casal), 998 F.2d 28, 32 (1st Cir. 1993). Examples"
+    (cite,) = find_citations(text)
+    assert text[cite.start:cite.end] == "Quiros Lopez v. Unanue Casal (In re Unanue Casal), 998 F.2d 28, 32 (1st Cir. 1993)"
+    assert cite.attrs["case_name"] == "Quiros Lopez v. Unanue Casal (In re Unanue Casal)"
