@@ -286,8 +286,9 @@ def email_result(text: str, meta: dict, name: str) -> DocumentResult:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(f"sqlite:///{tmp_path / 'facts.db'}")
+def store(store_url: str):
+    """SQLite (unit) and PostgreSQL (integration: the quality gate's substr, COPY of fact rows)."""
+    s = Store.open(store_url)
     yield s
     s.close()
 
