@@ -75,6 +75,7 @@ _DISPOSITION = re.compile(
     r"|\b[Ww]e\s+(?:therefore\s+|thus\s+|accordingly\s+|hereby\s+)?(?P<we>AFFIRM|REVERSE|VACATE|REMAND|DISMISS|affirm|reverse|"
     r"vacate|remand|dismiss)\b"
     r"|\bORDER\s+(?P<title>GRANTING|DENYING)\b"
+    r"|\b(?:is|are)\s+(?:hereby\s+)?(?P<is>affirmed|reversed|vacated|remanded|dismissed|granted|denied)(?=[.;]|\s+and\b)"
 )
 _AND_DISPOSITION = re.compile(r"(?:\s+(?:the\s+\w+(?:\s+\w+)?\s+)?(?:and|AND)\s+)(?P<w>remand|REMAND|vacate|VACATE|reverse|REVERSE)\b")
 _DISP_NORMAL = {"affirm": "affirmed", "reverse": "reversed", "vacate": "vacated", "remand": "remanded",
@@ -92,11 +93,11 @@ def _line_start(text: str, pos: int) -> int:
     return text.rfind("\n", 0, pos) + 1
 
 
-def _lower_court(text: str, pos: int, dockets: bool = False) -> bool:
-    """Whether a court or number at ``pos`` belongs to the lower court: an "appeal from" on its line or
-    within the three lines before it."""
+def _lower_court(text: str, pos: int, dockets: bool = False, lines: int = 3) -> bool:
+    """Whether a court, number or judge at ``pos`` belongs to the lower court: an "appeal from" on its
+    line or within the ``lines`` lines before it."""
     start = _line_start(text, pos)
-    for _ in range(3):
+    for _ in range(lines):
         if start <= 0:
             break
         start = _line_start(text, start - 1)
@@ -267,7 +268,8 @@ def judges(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fac
         words = m.group("name").split()
         if not (2 <= len(words) <= 5) or all(w.isupper() and len(w) > 2 for w in words):
             continue  # "HONORABLE DISCHARGE", a one-word title
-        add(m.start("name"), m.end("name"), role="lower_court" if _lower_court(text, m.start()) else None)
+        # a caption's column puts the trial judge a few lines under "Appeal from the Circuit Court of"
+        add(m.start("name"), m.end("name"), role="lower_court" if _lower_court(text, m.start(), lines=6) else None)
     for m in _SIGNATURE_JUDGE.finditer(text):
         name = m.group("name")
         if len(name.split()) < 2:
@@ -353,7 +355,7 @@ def dispositions(text: str) -> list[Fact]:
     facts = []
     seen = set()
     for m in _DISPOSITION.finditer(text):
-        word = (m.group("caps") or m.group("we") or m.group("title")).lower()
+        word = (m.group("caps") or m.group("we") or m.group("title") or m.group("is")).lower()
         normal = _DISP_NORMAL.get(word, word)
         if m.group("caps"):
             # a heading of a cited case or a quoted word in capitals inside a longer capitals line is no disposition
@@ -363,6 +365,10 @@ def dispositions(text: str) -> list[Fact]:
             if re.search(r"[a-z]", line) and not re.search(r"(?i)\b(?:is|are|be|hereby|is\s+hereby|we)\s+$",
                                                            text[max(line_s, m.start() - 25):m.start()]):
                 continue
+        if m.group("is") and not re.search(r"(?i)\b(?:judgment|decision|order|conviction|sentence|ruling|motion|"
+                                           r"petition|application|request|appeal|case)\b[^.;]{0,160}$",
+                                           text[max(0, m.start() - 200):m.start()]):
+            continue  # "... is denied" of something other than what the court decides on
         if normal in seen:
             continue
         seen.add(normal)

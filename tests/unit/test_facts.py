@@ -174,6 +174,17 @@ def test_court_rules():
         assert verify(f, CAPTION) is None, (f.kind, f.value)
 
 
+def test_dispositions_and_the_trial_judge_in_a_column_caption():
+    text = ("In the Missouri Court of Appeals\nEastern District\nJANE ROE, ) No. ED100001\n)\nAppellant, ) Appeal from "
+            "the Circuit Court of\n) St. Louis County\nvs. ) No. 19SL-CC0001\n)\nSTATE OF MISSOURI, ) Honorable Ann B. "
+            "Carter\n)\nRespondent. ) Filed: May 4, 2021\nThe judgment dismissing the motion is reversed. We remand.\n"
+            "In 2019 the first motion was denied. Her objection to the witness list is denied in part.\n")
+    k = by_kind(court.extract(text, [])[0])
+    assert [(f.value, f.role) for f in k["judge"]] == [("Ann B. Carter", "lower_court")]
+    assert [f.normalized for f in k["disposition"]] == ["reversed", "remanded"]
+    assert k["filing_date"][0].normalized == "2021-05-04"
+
+
 def test_counsel_rules():
     text = ("United States Court of Appeals\nFor the First Circuit\nNo. 20-1507\nACME CHAPEL,\nPlaintiff, Appellant,\n"
             "v.\nJOHN ROE,\nDefendant, Appellee.\n"
