@@ -331,6 +331,8 @@ def term_facts(text: str, effective: Fact | None) -> list[Fact]:
         end_iso = add_duration(effective.normalized, term.normalized)
         if end_iso:
             s, e = _sentence_bounds(text, term.evidence_start)
+            # the clause around the term, not a whole header the sentence finder took for one sentence
+            s, e = max(s, term.evidence_start - 200), min(e, term.evidence_end + 120)
             s, e = strip_span(text, s, e, " \t\r\n")
             expiration = span_fact(text, "expiration_date", s, e, value=f"{term.value} from {effective.value}",
                                    normalized=end_iso, confidence=0.8,

@@ -164,7 +164,7 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
             continue
         role = "-".join(roles) if roles else None
         # the caption's own tail is no part of the name ("RLI INSURANCE COMPANY, a" before "corporation")
-        value = re.sub(r"(?i)(?:,\s*(?:a|an|and|et\s+al\.?)|[\s,;]+)$", "", " ".join(m.text.split())) or m.text
+        value = _CAPTION_TAIL.sub("", " ".join(m.text.split())) or m.text
         facts.append(span_fact(text, "party", m.doc_start, m.doc_end, value=value, role=role,
                                entity_span=(m.doc_start, m.doc_end), attrs={"roles": list(roles)} if roles else None))
     if not facts:
@@ -186,8 +186,11 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
 _ROLE_WORDS = r"(?:plaintiffs?|defendants?|appellants?|appellees?|petitioners?|respondents?)"
 #: "Appellant (Defendant Below), )" / "Plaintiff-Appellee," alone on its line (a caption's column junk allowed)
 _ROLE_LINE = re.compile(rf"(?im)^[ \t)]*(?P<role>{_ROLE_WORDS}(?:[\s,\-–—]+{_ROLE_WORDS})*"
-                        rf"(?:\s*\(\s*{_ROLE_WORDS}\s+below\s*\))?)[ \t.,;)]*$")
-_NAME_LINE = re.compile(r"^[ \t]*(?P<name>[A-Z][A-Za-z.,'’&\- ]{2,80}?)[ \t,]*\)?[ \t]*$")
+                        rf"(?:\s*\(\s*{_ROLE_WORDS}\s+below\s*\))?)[ \t.,;]*(?:\)[^\n]*)?$")
+_NAME_LINE = re.compile(r"^[ \t]*(?P<name>[A-Z][A-Za-z.,'’&\- ]{2,80}?)[ \t,]*(?:\)[^\n]*)?$")
+
+
+_CAPTION_TAIL = re.compile(r"(?i)(?:,\s*(?:a|an|and|et\s+al\.?)|[\s,;]+)$")
 
 
 def _caption_by_role_lines(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fact]:
@@ -216,6 +219,9 @@ def _caption_by_role_lines(text: str, mentions: list[Mention], added: list[Menti
             nm = _NAME_LINE.match(line)
             if nm and re.search(r"[A-Za-z]{2}", nm.group("name")) and not _ROLE_LINE.match(line):
                 s, e = strip_span(text, prev_start + nm.start("name"), prev_start + nm.end("name"))
+                tail = _CAPTION_TAIL.search(text, s, e)  # "RLI INSURANCE COMPANY, a" (", a corporation" below)
+                if tail and tail.start() > s:
+                    e = tail.start()
                 ent = entity_mention(text, s, e, party_label(text[s:e]), mentions, added)
                 facts.append(span_fact(text, "party", s, e, role="-".join(roles), entity_span=ent,
                                        attrs={"roles": roles, "source": "role_line"}))

@@ -181,6 +181,7 @@ def test_dispositions_and_the_trial_judge_in_a_column_caption():
             "In 2019 the first motion was denied. Her objection to the witness list is denied in part.\n")
     k = by_kind(court.extract(text, [])[0])
     assert [(f.value, f.role) for f in k["judge"]] == [("Ann B. Carter", "lower_court")]
+    assert [(f.value, f.role) for f in k["party"]] == [("JANE ROE", "appellant"), ("STATE OF MISSOURI", "respondent")]
     assert [f.normalized for f in k["disposition"]] == ["reversed", "remanded"]
     assert k["filing_date"][0].normalized == "2021-05-04"
 
