@@ -537,6 +537,9 @@ def gpe_ok(s: str, ctx: DocContext, end: int) -> bool:
         return False  # "Ga." of "Ga. N.D.", "Okla." of "WD Okla.": part of a court's name
     if re.search(r"\b(?:District|Division|Circuit)\b", s) and "Columbia" not in s:
         return False  # "Eastern District": a court's district
+    org = re.match(r"[ \t]+((?-i:[A-Z][a-z]+)(?:[ \t]+(?-i:[A-Z][a-z]+)){0,2})", ctx.text[end:end + 60])
+    if org and any(_org_word(w) for w in org.group(1).split()):
+        return False  # "Athens" of "Athens Church of the Open Bible": a piece of an organisation's name
     if re.search(r"\d|§|@", s) or _AFTER_PLACE.match(ctx.text, end):
         return False
     before = ctx.text[max(0, end - len(s) - 30):end - len(s)]
@@ -585,7 +588,13 @@ _STREET_AFTER = re.compile(r"[ \t]+(?:(?-i:[A-Z])[\w.'’-]*[ \t]+){1,3}(?:Stree
                            r"Circle|Terrace|Trail|Plaza)(?![\w])")
 
 
+_GENERIC_LAW_WORDS = frozenset("""rules rule regulations regulation laws law statutes statute code codes act acts ordinances
+ordinance and or of the applicable federal state local all other such any""".split())
+
+
 def law_ok(s: str, ctx: DocContext) -> bool:
+    if all(w.casefold().strip(".,;") in _GENERIC_LAW_WORDS for w in _words(s)):
+        return False  # "Rules and Regulations", "applicable laws": a kind of law, not one
     if _CROSS_REF.match(s) and not re.search(r"\bof\s+the\s+[A-Z]", s):
         return False
     return bool(_LAW_END.search(s.rstrip(".,;"))) and len(_words(s)) >= 2
