@@ -443,6 +443,8 @@ def run(
             for key, value in [("files", est.files), ("pages", est.pages),
                                *[(f"pages to OCR ({k})", v) for k, v in est.ocr_pages.items()],
                                ("audio seconds", f"{est.audio_seconds:.1f}"),
+                               *([("LLM fact calls", est.llm_calls), ("LLM tokens in / out",
+                                   f"{est.llm_tokens_in:,} / {est.llm_tokens_out:,}")] if est.llm_calls else []),
                                ("estimated cost (USD)", f"{est.estimated_cost_usd:.4f}")]:
                 table.add_row(key, str(value))
             console.print(table)

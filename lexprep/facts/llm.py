@@ -210,10 +210,10 @@ class LlmFactExtractor:
         return retrying(attempt)
 
     def price(self, tokens_in: int, tokens_out: int) -> float:
-        prices = self.settings.costs.llm_per_million_tokens.get(self.model)
-        if not prices:
-            return 0.0
-        return (tokens_in * prices[0] + tokens_out * prices[1]) / 1_000_000
+        """USD of the tokens at ``costs.llm_per_million_tokens[model]`` (0 for a model not listed)."""
+        from lexprep.estimate import llm_usd
+
+        return llm_usd(tokens_in, tokens_out, self.model, self.settings)
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:

@@ -263,3 +263,19 @@ def test_a_rejected_key_falls_back_to_the_rules_with_the_reason(server):
     result = extract_facts(TEXT, "contract", {}, [], s)
     assert {f.extractor for f in result.facts} == {"rules"} and result.facts
     assert "LLM extractor unavailable" in result.errors[0] and KEY not in result.errors[0]
+
+
+def test_estimate_prices_the_llm_extractor(tmp_path):
+    from lexprep.estimate import LLM_ANSWER_TOKENS, LLM_PROMPT_TOKENS, estimate, llm_tokens
+
+    s = Settings(profile="cloud", facts={"kind": "llm", "llm_window_chars": 4000, "llm_window_overlap_chars": 200})
+    assert llm_tokens(0, s) == (0, 0, 0)
+    assert llm_tokens(4000, s) == (1, 1000 + LLM_PROMPT_TOKENS, LLM_ANSWER_TOKENS)
+    calls, tin, _ = llm_tokens(10_000, s)
+    assert calls == 3 and tin == (10_000 + 2 * 200) // 4 + 3 * LLM_PROMPT_TOKENS
+    (tmp_path / "a.txt").write_text("x" * 10_000)
+    est = estimate(str(tmp_path), s)
+    assert (est.llm_calls, est.llm_tokens_out) == (3, 3 * LLM_ANSWER_TOKENS)
+    assert est.estimated_cost_usd == round((est.llm_tokens_in * 0.15 + est.llm_tokens_out * 0.60) / 1e6, 4)
+    local = estimate(str(tmp_path), Settings())
+    assert local.llm_calls == 0 and local.estimated_cost_usd == 0.0
