@@ -126,6 +126,8 @@ _ADDRESS = re.compile(
     r"|\bP\.?\s?O\.?\s+Box\s+\d+)"
     r"[\s\S]{0,80}?\b[A-Z][A-Za-z .]+,?\s+(?:[A-Z]{2}|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+\d{5}(?:-\d{4})?\b"
 )
+_STREET = re.compile(r"\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?[A-Z0-9][\w.'’ \t-]{1,40}?[ \t](?:Street|St\.?|Avenue|Ave\.?|"
+                     r"Road|Rd\.?|Boulevard|Blvd\.?|Parkway|Pkwy\.?|Drive|Dr\.?|Lane|Ln\.?|Way|Place|Pl\.?|PL\.?)\b", re.I)
 _NOTICES = re.compile(r"(?i)\bnotices?\b")
 _TO_PARTY = re.compile(r"(?i)\b(?:if\s+)?to\s+(?:the\s+)?(?P<p>[A-Z][\w&.\- ]{1,40}?)\s*:")
 
@@ -393,6 +395,8 @@ def notice_addresses(text: str, party_facts: list[Fact]) -> list[Fact]:
             if a.start() in seen:
                 continue
             seen.add(a.start())
+            if len(_STREET.findall(a.group(0))) > 1 or len(re.findall(r"(?i)\bP\.?\s?O\.?\s+Box\b", a.group(0))) > 1:
+                continue  # two columns read across ("To Distributor: To NETGEAR:"): two addresses run together
             role = None
             to = list(_TO_PARTY.finditer(text, max(n.end(), a.start() - 200), a.start()))
             if to:

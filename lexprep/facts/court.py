@@ -286,8 +286,15 @@ def judges(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fac
     return facts
 
 
-def counsel(text: str, mentions: list[Mention]) -> list[Fact]:
+#: "SEAN RIORDAN" / "sriordan@aclunc.org": a name alone on its line over an e-mail address
+_NAME_OVER_EMAIL = re.compile(
+    r"(?m)^[ \t]*(?P<name>(?:[A-Z][A-Za-zÀ-ÿ'’\-]+|[A-Z]\.)(?:[ \t]+(?:[A-Z][A-Za-zÀ-ÿ'’\-]+|[A-Z]\.)){1,3})\*?[ \t]*\n"
+    r"[ \t]*[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+[ \t]*$")
+
+
+def counsel(text: str, mentions: list[Mention], added: list[Mention] | None = None) -> list[Fact]:
     facts = []
+    added = [] if added is None else added
     persons = sorted((m for m in mentions if m.label == "PERSON"), key=lambda m: m.doc_start)
     head = min(len(text), HEAD * 2)
 
@@ -318,6 +325,14 @@ def counsel(text: str, mentions: list[Mention]) -> list[Fact]:
         side = side_of(m.group("side"))
         if not re.fullmatch(r"(?:plaintiff|defendant|petitioner|respondent|appellant|appellee|movant)s?(?:-\w+)?", side):
             continue
+        # a signature block: a name on its own line with the lawyer's e-mail address on the next
+        block_start = max(text.rfind("Counsel for", 0, m.start()), m.start() - 3000, 0)
+        for nm in _NAME_OVER_EMAIL.finditer(text, block_start, m.start()):
+            s, e = nm.start("name"), nm.end("name")
+            if (s, e) in not_counsel or any(p.doc_start < e and s < p.doc_end for p in persons):
+                continue  # a caption party, or a name a PERSON mention already covers (taken below)
+            ent = entity_mention(text, s, e, "PERSON", mentions, added, labels=("PERSON",))
+            facts.append(span_fact(text, "counsel", s, e, role=side, entity_span=ent, attrs={"source": "signature"}))
         start = max(text.rfind("\n\n", 0, m.start()), text.rfind("Counsel for", 0, m.start()),
                     text.rfind("Attorney", 0, m.start() - 1))
         start = max(start, m.start() - 800, 0)
@@ -394,7 +409,7 @@ def extract(text: str, mentions: list[Mention]) -> tuple[list[Fact], list[Mentio
     """Every court-document fact of ``text`` (unverified) and the mentions added for names no mention covered."""
     added: list[Mention] = []
     facts = courts(text, mentions, added) + dockets(text, mentions) + parties(text, mentions, added)
-    facts += judges(text, mentions, added) + counsel(text, mentions) + dates(text) + dispositions(text)
+    facts += judges(text, mentions, added) + counsel(text, mentions, added) + dates(text) + dispositions(text)
     for f in facts:
         f.extractor = "rules"
     return facts, added

@@ -196,6 +196,18 @@ def test_counsel_rules():
     assert [(f.value, f.role) for f in k["counsel"]] == [("Roger K. Gannam", "appellant"), ("Mathew D. Staver", "appellant")]
 
 
+def test_counsel_from_a_signature_block_and_no_address_read_across_columns():
+    text = ("No. 21-100\nIN THE UNITED STATES COURT OF APPEALS\nFOR THE NINTH CIRCUIT\nJOHN ROE,\nPlaintiff-Appellee,\nv.\n"
+            "ACME CORP.,\nDefendant-Appellant.\nMOTION TO STAY\nMARY LU CHEN\nmchen@firm.example\nPETER O. BRANDT*\n"
+            "pbrandt@firm.example\nFIRM LLP\n1 Main Street\nCounsel for Plaintiff-Appellee\n")
+    k = by_kind(court.extract(text, [])[0])
+    assert [(f.value, f.role) for f in k["counsel"]] == [("MARY LU CHEN", "plaintiff-appellee"),
+                                                        ("PETER O. BRANDT", "plaintiff-appellee")]
+    columns = ("Gamma Ltd. (\"Licensor\") and Delta Inc. (\"Licensee\") agree that these terms govern.\nNOTICES: notices go to\n"
+               "To Licensor: To Licensee:\n12 Oak Street 40 Elm Avenue Springfield, IL 62701 Peoria, IL 61602\n")
+    assert "notice_address" not in by_kind(contracts.extract(columns, [])[0])
+
+
 def test_email_rules_make_participants_with_their_address_as_alias():
     meta = {"from": "Jane Doe <jane.doe@firm.example>", "message_id": "<abc@firm.example>",
             "in_reply_to": "<prev@client.example>", "references": "<root@x.example> <prev@client.example>"}
