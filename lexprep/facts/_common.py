@@ -74,7 +74,11 @@ def normalize_jurisdiction(value: str) -> str:
     v = " ".join(value.split()).strip(" ,.;")
     v = re.sub(r"(?i)^(?:the\s+)?(?:state|commonwealth|province|republic|kingdom|federal\s+republic)\s+of\s+", "", v)
     v = re.sub(r"(?i)^the\s+", "", v)
-    return _STATES_LOWER.get(v.lower(), v)
+    if v.lower() in _STATES_LOWER:
+        return _STATES_LOWER[v.lower()]
+    if v.isupper():  # "ENGLAND AND WALES" -> "England and Wales"
+        v = " ".join(w.lower() if w in ("AND", "OF", "THE") else w.capitalize() for w in v.split())
+    return v
 
 
 def clean_name(value: str) -> str:

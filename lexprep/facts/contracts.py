@@ -33,6 +33,7 @@ import re
 
 from lexprep.facts._common import (
     DURATION,
+    US_STATES,
     add_duration,
     clean_name,
     duration_iso,
@@ -52,18 +53,19 @@ PREAMBLE_LIMIT = 8_000
 _RECITALS = re.compile(r"(?:\bWHEREAS\b|\bW\s?I\s?T\s?N\s?E\s?S\s?S\s?E\s?T\s?H\b|\bRECITALS\b|\bNOW,?\s+THEREFORE\b|"
                        r"(?i:\bagree(?:s)?\s+(?:as\s+follows|that)\b)|(?i:\bin\s+consideration\s+of\b)|\bBACKGROUND\b)")
 _DEF = re.compile(
-    r"\(\s*(?:(?:hereinafter|herein|individually|collectively)[\s,]+(?:(?:referred\s+to\s+as|called)\s+)?)?"
+    r"\(\s*(?:(?:hereinafter|herein|individually|collectively)[\s,]+(?:(?:referred\s+to\s+as|called)\s+)?"
+    r"|(?-i:[a-z][a-z ]{2,40}),\s*)?"
     r"(?:the\s+|a\s+|an\s+)?[\"“”]\s*(?P<term>[^\"“”()]{1,60}?)\s*[\"“”]\s*\)"
     r"|\(?\s*(?:hereinafter|herein)(?:\s+(?:referred\s+to\s+as|called))?\s+(?:the\s+)?[\"“”](?P<term2>[^\"“”()]{1,60}?)[\"“”]\s*\)?",
 )
 _SEPARATOR = re.compile(r"(?i)(?:\bby\s+and\s+(?:between|among)\b|\bbetween\b|\bamong\b|\band\b|\bwith\b|;)\s*")
 _DESCRIPTION = re.compile(
     r"(?i),?\s+(?:a|an)\s+(?=[\w-]+)|,?\s+(?:having|located|organized|organised|incorporated|existing|with\s+(?:its|a|an)"
-    r"|whose|residing|doing\s+business|acting|its\s+principal|a\s+division)\b|,\s+(?=\d)|,\s+(?=[A-Z][a-z]+\s+House)"
+    r"|whose|residing|doing\s+business|acting|its\s+principal|a\s+division)\b|,\s+(?=\d)|,\s+as\s+(?=[a-z])"
     r"|\s+(?:dba|d/b/a|f/k/a)\b|\s*\(\s*(?:hereinafter|the\s+[\"“”])"
 )
 #: a corporate suffix ends a name ("Consolidated Artists Inc., Sommerville House, ..." -> "Consolidated Artists Inc.")
-_SUFFIX_END = re.compile(r"(?i)\b(?:inc|incorporated|corp|corporation|company|llc|l\.l\.c|l\.p|llp|ltd|limited|plc|"
+_SUFFIX_END = re.compile(r"(?i)\b(?:inc|incorporated|corp|corporation|company|co(?=\.)|llc|l\.l\.c|l\.p|llp|ltd|limited|plc|"
                          r"n\.a|s\.a|gmbh)\b\.?")
 #: a sentence's end between two definitions ("... (the "Sponsor"). Racing organized ...")
 _PREAMBLE_SENTENCE_END = re.compile(r"(?:[a-z]{2}|[)\"”’])(?<!Inc)(?<!Corp)(?<!Ltd)(?<!\bCo)\.(?:[ \t]*\n|[ \t]+(?=[A-Z][a-z]))")
@@ -101,8 +103,9 @@ _RENEW = re.compile(r"(?i)\brenew(?:ed|al|s)?\b[^.;]{0,80}?\bfor\s+(?:(?:an?\s+)
                     r"one\s+\(1\)\s+or\s+more\s+|(?:one|1)\s+or\s+more\s+|further\s+)?")
 _GOVERNING = re.compile(
     r"(?i)\b(?:governed|construed|interpreted|enforced)\b[^.;]{0,160}?\blaws?\b(?:\s+and\s+judicial\s+decisions)?\s+of\s+"
-    r"(?P<j>(?:the\s+)?(?:State|Commonwealth|Province|Republic|Kingdom|Federal\s+Republic)\s+of\s+(?-i:[A-Z][a-z]+)"
-    r"(?:\s+(?-i:[A-Z][a-z]+))?|(?-i:England(?:\s+and\s+Wales)?|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?))"
+    r"(?P<j>(?:the\s+)?(?:State|Commonwealth|Province|Republic|Kingdom|Federal\s+Republic)\s+of\s+(?-i:[A-Z][a-z]+|[A-Z]{2,})"
+    r"(?:\s+(?-i:[A-Z][a-z]+|[A-Z]{2,}))?|(?-i:England(?:\s+and\s+Wales)?|ENGLAND(?:\s+AND\s+WALES)?"
+    r"|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?))"
 )
 #: "governed by French law", "construed in accordance with English law"
 _GOVERNING_ADJ = re.compile(
@@ -218,6 +221,8 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
                 found = (min(m.doc_start for m in covering), ne)
             else:
                 starts = [m.end() for m in re.finditer(r"\n", text[seg_start:dm.start()])]
+                if seg_start == 0 or text[seg_start - 1] == "\n":
+                    starts.insert(0, 0)  # the segment starts a line (the document's first line)
                 for off in reversed(starts):
                     ls = seg_start + off
                     le = _name_end(text, ls, dm.start())
@@ -364,6 +369,13 @@ def governing_law(text: str, mentions: list[Mention], added: list[Mention]) -> F
         js, je = m.start("j"), m.end("j")
         value = " ".join(text[js:je].split())
         normalized = normalize_jurisdiction(value)
+        words = normalized.split()
+        if len(words) == 2 and normalized not in US_STATES and normalize_jurisdiction(words[0]) in US_STATES:
+            # "THE STATE OF TEXAS WITHOUT ...": the name is one word
+            je = js + text[js:je].rstrip().rfind(text[js:je].split()[-1]) - 1
+            je = len(text[:je].rstrip())
+            value = " ".join(text[js:je].split())
+            normalized = normalize_jurisdiction(value)
         if normalized.lower() in ("such", "any", "the", "other", "another"):
             continue
         # the entity is the jurisdiction's own name ("Texas" in "the State of Texas")

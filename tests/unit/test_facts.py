@@ -151,6 +151,20 @@ def test_contract_with_a_numbered_list_of_parties_and_an_adjectival_law():
     assert (k["governing_law"][0].value, k["governing_law"][0].normalized) == ("French law", "France")
 
 
+def test_contract_variants_capitals_agents_and_a_first_line_party():
+    text = ("CREDIT AGREEMENT dated as of May 1, 2005, among ALPHA HOLDINGS, INC., a Delaware corporation (the\n"
+            "\"Borrower\"), and FIRST NATIONAL BANK, N.A., as administrative agent (in such capacity, the \"Agent\").\n"
+            "The parties agree as follows:\n12.5 THIS AGREEMENT SHALL BE GOVERNED BY THE LAWS OF THE STATE OF TEXAS\n"
+            "WITHOUT REGARD TO CONFLICTS OF LAW PRINCIPLES.\n")
+    k = by_kind(contracts.extract(text, [])[0])
+    assert [(f.value, f.role) for f in k["party"]] == [("ALPHA HOLDINGS, INC.", "Borrower"), ("FIRST NATIONAL BANK, N.A.", "Agent")]
+    assert (k["governing_law"][0].value, k["governing_law"][0].normalized) == ("THE STATE OF TEXAS", "Texas")
+    first = 'Gamma Co. ("Seller") and Delta LLC ("Buyer") agree that: THIS AGREEMENT IS GOVERNED BY THE LAWS OF ENGLAND AND WALES.'
+    k = by_kind(contracts.extract(first, [])[0])
+    assert [f.value for f in k["party"]] == ["Gamma Co.", "Delta LLC"]
+    assert k["governing_law"][0].normalized == "England and Wales"
+
+
 def test_court_rules():
     roles = {"MARIA LOPEZ": ["plaintiff", "appellant"], "GREAT LAKES SHIPPING CO.": ["defendant", "appellee"]}
     mentions = []
