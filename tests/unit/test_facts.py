@@ -94,6 +94,11 @@ def test_locate_tolerates_line_breaks_and_curly_quotes():
 # ---------------------------------------------------------------------------- rules
 
 
+def pairs(k: dict, kind: str) -> list[tuple[str, str | None]]:
+    """``(value, role)`` of the facts of ``kind`` in ``k`` (from :func:`by_kind`)."""
+    return [(f.value, f.role) for f in k[kind]]
+
+
 def by_kind(facts):
     out: dict[str, list[Fact]] = {}
     for f in facts:
@@ -104,7 +109,7 @@ def by_kind(facts):
 def test_contract_rules():
     facts, added = contracts.extract(CONTRACT, [])
     k = by_kind(facts)
-    assert [(f.value, f.role) for f in k["party"]] == [("Northwind Traders, Inc.", "Supplier"),
+    assert pairs(k, "party") == [("Northwind Traders, Inc.", "Supplier"),
                                                       ("Blue Heron Foods LLC", "Buyer")]
     assert all(f.attrs["defined_term"] == f.role for f in k["party"])
     assert [m.text for m in added if m.label == "ORG"][:2] == ["Northwind Traders, Inc.", "Blue Heron Foods LLC"]
@@ -145,7 +150,7 @@ def test_contract_with_a_numbered_list_of_parties_and_an_adjectival_law():
             "as the \"Lender\", hereinafter each a \"Party\".\nWHEREAS: (A) the Borrower builds a plant.\n"
             "16.1 This Agreement shall be governed by and construed in accordance with French law.\n")
     k = by_kind(contracts.extract(text, [])[0])
-    assert [(f.value, f.role) for f in k["party"]] == [("RIVIERA SOLAIRE S. A. S.", "Borrower"),
+    assert pairs(k, "party") == [("RIVIERA SOLAIRE S. A. S.", "Borrower"),
                                                       ("ORCHARD ENERGY, INC.", "Lender")]
     assert k["agreement_date"][0].normalized == "2007-12-07"
     assert (k["governing_law"][0].value, k["governing_law"][0].normalized) == ("French law", "France")
@@ -157,7 +162,7 @@ def test_contract_variants_capitals_agents_and_a_first_line_party():
             "The parties agree as follows:\n12.5 THIS AGREEMENT SHALL BE GOVERNED BY THE LAWS OF THE STATE OF TEXAS\n"
             "WITHOUT REGARD TO CONFLICTS OF LAW PRINCIPLES.\n")
     k = by_kind(contracts.extract(text, [])[0])
-    assert [(f.value, f.role) for f in k["party"]] == [("ALPHA HOLDINGS, INC.", "Borrower"), ("FIRST NATIONAL BANK, N.A.", "Agent")]
+    assert pairs(k, "party") == [("ALPHA HOLDINGS, INC.", "Borrower"), ("FIRST NATIONAL BANK, N.A.", "Agent")]
     assert (k["governing_law"][0].value, k["governing_law"][0].normalized) == ("THE STATE OF TEXAS", "Texas")
     first = 'Gamma Co. ("Seller") and Delta LLC ("Buyer") agree that: THIS AGREEMENT IS GOVERNED BY THE LAWS OF ENGLAND AND WALES.'
     k = by_kind(contracts.extract(first, [])[0])
@@ -177,9 +182,9 @@ def test_court_rules():
     assert k["court"][0].normalized == "United States Court of Appeals for the Seventh Circuit"
     assert [(f.value, (f.attrs or {}).get("lower_court")) for f in k["docket_number"]] == [
         ("21-3345", None), ("1:19-cv-0042", True)]
-    assert [(f.value, f.role) for f in k["party"]] == [("MARIA LOPEZ", "plaintiff-appellant"),
+    assert pairs(k, "party") == [("MARIA LOPEZ", "plaintiff-appellant"),
                                                       ("GREAT LAKES SHIPPING CO.", "defendant-appellee")]
-    judges = [(f.value, f.role) for f in k["judge"]]
+    judges = pairs(k, "judge")
     assert ("Easterbrook", "panel") in judges and ("Rovner", "panel") in judges and ("Kirsch", "panel") in judges
     assert ("Robert Gettleman", "lower_court") in judges
     assert k["decision_date"][0].normalized == "2022-07-08"
@@ -194,8 +199,8 @@ def test_dispositions_and_the_trial_judge_in_a_column_caption():
             "Carter\n)\nRespondent. ) Filed: May 4, 2021\nThe judgment dismissing the motion is reversed. We remand.\n"
             "In 2019 the first motion was denied. Her objection to the witness list is denied in part.\n")
     k = by_kind(court.extract(text, [])[0])
-    assert [(f.value, f.role) for f in k["judge"]] == [("Ann B. Carter", "lower_court")]
-    assert [(f.value, f.role) for f in k["party"]] == [("JANE ROE", "appellant"), ("STATE OF MISSOURI", "respondent")]
+    assert pairs(k, "judge") == [("Ann B. Carter", "lower_court")]
+    assert pairs(k, "party") == [("JANE ROE", "appellant"), ("STATE OF MISSOURI", "respondent")]
     assert [f.normalized for f in k["disposition"]] == ["reversed", "remanded"]
     assert k["filing_date"][0].normalized == "2021-05-04"
 
@@ -207,7 +212,7 @@ def test_counsel_rules():
     mentions = [Mention(0, "PERSON", n, 0, 0, text.index(n), text.index(n) + len(n))
                 for n in ("Roger K. Gannam", "Mathew D. Staver")]
     k = by_kind(court.extract(text, mentions)[0])
-    assert [(f.value, f.role) for f in k["counsel"]] == [("Roger K. Gannam", "appellant"), ("Mathew D. Staver", "appellant")]
+    assert pairs(k, "counsel") == [("Roger K. Gannam", "appellant"), ("Mathew D. Staver", "appellant")]
 
 
 def test_counsel_from_a_signature_block_and_no_address_read_across_columns():
@@ -215,7 +220,7 @@ def test_counsel_from_a_signature_block_and_no_address_read_across_columns():
             "ACME CORP.,\nDefendant-Appellant.\nMOTION TO STAY\nMARY LU CHEN\nmchen@firm.example\nPETER O. BRANDT*\n"
             "pbrandt@firm.example\nFIRM LLP\n1 Main Street\nCounsel for Plaintiff-Appellee\n")
     k = by_kind(court.extract(text, [])[0])
-    assert [(f.value, f.role) for f in k["counsel"]] == [("MARY LU CHEN", "plaintiff-appellee"),
+    assert pairs(k, "counsel") == [("MARY LU CHEN", "plaintiff-appellee"),
                                                         ("PETER O. BRANDT", "plaintiff-appellee")]
     columns = ("Gamma Ltd. (\"Licensor\") and Delta Inc. (\"Licensee\") agree that these terms govern.\nNOTICES: notices go to\n"
                "To Licensor: To Licensee:\n12 Oak Street 40 Elm Avenue Springfield, IL 62701 Peoria, IL 61602\n")
