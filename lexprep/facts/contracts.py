@@ -88,11 +88,14 @@ _LABELLED_OTHER = re.compile(r"(?i)\b(?:effective|expiration|termination|commenc
 _EFFECTIVE = re.compile(
     r"(?i)\beffective\s+date\s*:|\beffective\s+(?:as\s+of\s+)?(?=(?:the\s+)?\w)|\bshall\s+(?:commence|begin|start)\s+"
     r"(?:on|upon|as\s+of)?|\bcommenc(?:e|es|ing)\s+(?:on|upon|as\s+of)?|\bbegin(?:ning|s)?\s+on\b"
+    r"|\bterm\b[^.;]{0,60}?\bfrom\s+"
 )
 _FIRST_WRITTEN = re.compile(r"(?i)\b(?:commenc\w*|effective|begin\w*)\s+(?:on|as\s+of|from)?\s*the\s+date\s+first\s+"
                             r"(?:above\s+written|written\s+above|set\s+forth\s+above|above\s+set\s+forth|hereinabove\s+written)")
 _EXPIRES = re.compile(r"(?i)\b(?:extend(?:s|ing)?\s+through|through\s+and\s+including|through|concluding(?:\s+on)?|"
                       r"expir(?:e|es|ing)\s+on|until|ending\s+on|end\s+on|terminat(?:e|es|ing)\s+on)\s+")
+#: "The term of this Agreement shall be from July 1, 2010 to June 30, 2011"
+_FROM_TO = re.compile(r"(?i)\b(?:be\s+|run\s+|commenc\w*\s+|begin\w*\s+)?(?P<f>from\s+)")
 _TERM_SENTENCE = re.compile(r"(?i)\bterm\b|\bin\s+effect\b|\bshall\s+continue\b|\bcommenc")
 _TERM_LENGTH = re.compile(
     r"(?i)(?:continue\s+(?:in\s+(?:full\s+)?(?:force|effect)\s+)?for\s+(?:a\s+(?:period|term)\s+of\s+)?|"
@@ -310,8 +313,13 @@ def term_facts(text: str, effective: Fact | None) -> list[Fact]:
     term = None
     for m in _EXPIRES.finditer(text):
         s, e = _sentence_bounds(text, m.start())
-        if not _TERM_SENTENCE.search(text[s:e]) or not re.search(r"(?i)\bterm\b|\bagreement\b|\bcontract\b", text[s:e]):
+        if not re.search(r"(?i)\bterm\b|\bagreement\b|\bcontract\b", text[s:e]):
             continue
+        # "through"/"until" need a sentence about the term; "This Agreement shall expire on X" says it itself
+        if not _TERM_SENTENCE.search(text[s:e]) and not re.match(r"(?i)expir|terminat|end", m.group(0)):
+            continue
+        if re.search(r"(?i)\b(?:warrant|confidential|non-?compet|survive|license|lease\s+of)\w*", text[s:m.start()]):
+            continue  # another period's end
         found = _dates_in(text, m.end(), min(len(text), m.end() + 40))
         if found and found[0].start - m.end() <= 4:
             d = found[0]
@@ -319,6 +327,22 @@ def term_facts(text: str, effective: Fact | None) -> list[Fact]:
                 continue
             expiration = span_fact(text, "expiration_date", d.start, d.end, normalized=d.iso)
             break
+    if expiration is None:
+        for m in _FROM_TO.finditer(text):
+            s, e = _sentence_bounds(text, m.start())
+            if not re.search(r"(?i)\bterm\b|\bagreement\b|\bcontract\b", text[s:e]):
+                continue
+            start_d = _dates_in(text, m.end("f"), min(len(text), m.end("f") + 40))
+            if not start_d or start_d[0].start != m.end("f"):
+                continue
+            end_m = re.match(r"\s+(?:to|through|until|and\s+ending\s+on)\s+(?:and\s+including\s+)?", text[start_d[0].end:])
+            if not end_m:
+                continue
+            at = start_d[0].end + end_m.end()
+            end_d = _dates_in(text, at, min(len(text), at + 40))
+            if end_d and end_d[0].start == at and end_d[0].iso > start_d[0].iso:
+                expiration = span_fact(text, "expiration_date", end_d[0].start, end_d[0].end, normalized=end_d[0].iso)
+                break
     for m in _TERM_LENGTH.finditer(text):
         s, e = _sentence_bounds(text, m.start())
         if not re.search(r"(?i)\bterm\b|\bagreement\b|\bcontract\b|\beffect\b", text[s:e]):
@@ -364,7 +388,7 @@ def governing_law(text: str, mentions: list[Mention], added: list[Mention]) -> F
     for m in _GOVERNING.finditer(text):
         if _NOT_GOVERNING.search(text[max(0, m.start() - 40):m.start()]):
             continue
-        if not re.search(r"(?i)govern|constru", text[m.start():m.start("j")]):
+        if not re.search(r"(?i)govern|constru|interpret|enforc", text[m.start():m.start("j")]):
             continue
         js, je = m.start("j"), m.end("j")
         value = " ".join(text[js:je].split())

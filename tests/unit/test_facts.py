@@ -170,6 +170,27 @@ def test_contract_variants_capitals_agents_and_a_first_line_party():
     assert k["governing_law"][0].normalized == "England and Wales"
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("CONSULTING AGREEMENT\nThis Consulting Agreement is made effective as of the 1st day of July, 2010 (the \u201c"
+     "Effective Date\u201d) by and between Nova Labs, Inc., a Nevada corporation (\u201cNova\u201d), and Peter Smith, an "
+     "individual residing in Reno, Nevada (\u201cConsultant\u201d).\nRECITALS\n2. Term. The term of this Agreement shall "
+     "be from July 1, 2010 to June 30, 2011, unless terminated earlier.\n",
+     {"party": ["Nova Labs, Inc.", "Peter Smith"], "agreement_date": ["2010-07-01"], "effective_date": ["2010-07-01"],
+      "expiration_date": ["2011-06-30"]}),
+    ("SUPPLY AGREEMENT\nThis Agreement, dated December 3, 2003, is between Red Oak Mills, Inc. (\"Supplier\") and Blue "
+     "Lake Stores Corp. (\"Retailer\").\nIN CONSIDERATION of the mutual covenants, the parties agree:\nThe term of this "
+     "Agreement begins on January 1, 2004. This Agreement shall expire on December 31, 2008.\nThis Agreement shall be "
+     "interpreted according to the laws of the State of Ohio.\n",
+     {"party": ["Red Oak Mills, Inc.", "Blue Lake Stores Corp."], "agreement_date": ["2003-12-03"],
+      "effective_date": ["2004-01-01"], "expiration_date": ["2008-12-31"], "governing_law": ["Ohio"]}),
+])
+def test_contract_term_phrasings(text, expected):
+    k = by_kind(contracts.extract(text, [])[0])
+    for kind, values in expected.items():
+        got = [f.value if kind == "party" else f.normalized for f in k.get(kind, [])]
+        assert got == values, kind
+
+
 def test_court_rules():
     roles = {"MARIA LOPEZ": ["plaintiff", "appellant"], "GREAT LAKES SHIPPING CO.": ["defendant", "appellee"]}
     mentions = []
