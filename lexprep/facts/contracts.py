@@ -90,6 +90,8 @@ _EFFECTIVE = re.compile(
     r"(?:on|upon|as\s+of)?|\bcommenc(?:e|es|ing)\s+(?:on|upon|as\s+of)?|\bbegin(?:ning|s)?\s+on\b"
     r"|\bterm\b[^.;]{0,60}?\bfrom\s+"
 )
+_AS_OF_EFFECTIVE = re.compile(r"(?i)\b(?:made|entered\s+into|executed|dated)\s+(?:and\s+\w+\s+)?(?:into\s+)?as\s+of\s+the\s+"
+                              r"Effective\s+Date\b")
 _FIRST_WRITTEN = re.compile(r"(?i)\b(?:commenc\w*|effective|begin\w*)\s+(?:on|as\s+of|from)?\s*the\s+date\s+first\s+"
                             r"(?:above\s+written|written\s+above|set\s+forth\s+above|above\s+set\s+forth|hereinabove\s+written)")
 _EXPIRES = re.compile(r"(?i)\b(?:extend(?:s|ing)?\s+through|through\s+and\s+including|through|concluding(?:\s+on)?|"
@@ -288,6 +290,12 @@ def effective_date(text: str, agreement: Fact | None) -> Fact | None:
         if found and found[0].start == m.end():
             d = found[0]
             return span_fact(text, "effective_date", d.start, d.end, normalized=d.iso)
+    m = re.search(r"(?i)[\"“”]Effective\s+Date[\"“”]\s+(?:shall\s+)?means?\s+(?:the\s+date\s+of\s+)?", text)
+    if m:  # "Effective Date" means March 3, 2015
+        found = _dates_in(text, m.end(), min(len(text), m.end() + 40))
+        if found and found[0].start == m.end():
+            d = found[0]
+            return span_fact(text, "effective_date", d.start, d.end, normalized=d.iso)
     m = re.search(r"(?i)\(\s*(?:the\s+|this\s+)?[\"“”]Effective\s+Date[\"“”]\s*\)", text)
     if m:
         found = [d for d in _dates_in(text, max(0, m.start() - 200), m.start())]
@@ -458,6 +466,10 @@ def extract(text: str, mentions: list[Mention]) -> tuple[list[Fact], list[Mentio
     effective = effective_date(text, agreement)
     if effective:
         facts.append(effective)
+        as_of = _AS_OF_EFFECTIVE.search(text, 0, preamble_end(text))
+        if agreement is None and as_of:  # "entered into as of the Effective Date": the agreement's date is it
+            facts.append(span_fact(text, "agreement_date", as_of.start(), as_of.end(), value=effective.value,
+                                   normalized=effective.normalized, attrs={"refers_to": "effective_date"}))
     facts.extend(term_facts(text, effective))
     law = governing_law(text, mentions, added)
     if law:

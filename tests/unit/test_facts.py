@@ -183,6 +183,10 @@ def test_contract_variants_capitals_agents_and_a_first_line_party():
      "interpreted according to the laws of the State of Ohio.\n",
      {"party": ["Red Oak Mills, Inc.", "Blue Lake Stores Corp."], "agreement_date": ["2003-12-03"],
       "effective_date": ["2004-01-01"], "expiration_date": ["2008-12-31"], "governing_law": ["Ohio"]}),
+    ("LEASE\nThis Lease is entered into as of the Effective Date by and between Pine Realty LLC (\"Landlord\") and Cedar "
+     "Cafe Inc. (\"Tenant\").\nNOW, THEREFORE:\n1.1 \"Effective Date\" means March 3, 2015.\n",
+     {"party": ["Pine Realty LLC", "Cedar Cafe Inc."], "effective_date": ["2015-03-03"],
+      "agreement_date": ["2015-03-03"]}),
 ])
 def test_contract_term_phrasings(text, expected):
     k = by_kind(contracts.extract(text, [])[0])
