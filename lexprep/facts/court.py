@@ -47,13 +47,22 @@ _COURT = re.compile(
     r"|\b(?-i:[A-Z]+)[ \t]+(?:SUPREME[ \t]+COURT|COURT[ \t]+OF[ \t]+APPEALS)"
     r")"
 )
+#: a caption line naming a state court, with the next line when it continues it ("FOR THE COUNTY OF X")
+_COURT_LINE = re.compile(
+    r"(?m)^[ \t]*(?P<court>(?:IN[ \t]+THE[ \t]+|In[ \t]+the[ \t]+)?(?:(?i:superior|circuit|district|county|probate|family|"
+    r"municipal|chancery|justice|criminal|civil|surrogate'?s|juvenile|tax|land|housing|orphans'?)[ \t]+COURT|"
+    r"(?i:superior|circuit|district|county|probate|family|municipal|chancery)[ \t]+Court|COURT[ \t]+OF[ \t]+(?:APPEALS?|CHANCERY|"
+    r"COMMON[ \t]+PLEAS|CRIMINAL[ \t]+APPEALS|FEDERAL[ \t]+CLAIMS)|Court[ \t]+of[ \t]+(?:Appeals?|Chancery|Common[ \t]+Pleas|"
+    r"Criminal[ \t]+Appeals))(?:[ \t]+(?:OF|FOR|of|for)[ \t]+[^\n]{3,70})?"
+    r"(?:\n[ \t]*(?:FOR[ \t]+THE[ \t]+|For[ \t]+the[ \t]+)?(?:COUNTY|County|PARISH|Parish|[A-Z]+[ \t]+APPELLATE[ \t]+DISTRICT|"
+    r"[A-Z][a-z]+[ \t]+Appellate[ \t]+District)[^\n]{0,60})?)[ \t]*$")
 _LOWER_CONTEXT = re.compile(r"(?i)\b(?:appeal(?:ed)?\s+from|on\s+appeal|certiorari\s+to|petition\s+for\s+review\s+of|"
                             r"on\s+review\s+from|transferred\s+from|removed\s+from|usdc)\b")
 _DOCKET = re.compile(
     r"(?<![\w.])(?:(?:Case|Cause|Docket|Civil\s+Action|Criminal\s+Action|Appeal|USDC|BAP|Misc\.?)\s+)?"
     r"(?:No|NO|Nos|NOS)\.?\s*:?\s*"
-    r"(?P<num>(?:MDL\s+)?(?=[A-Z0-9:\-.]*\d)[A-Z0-9][A-Za-z0-9:\-.]*[A-Za-z0-9](?:\s+(?:[A-Z]{2,4})(?:\s*\([A-Za-z]+\))?"
-    r"(?=\s*\n))?)"
+    r"(?P<num>\d{2,4}[ \t]+[A-Z]{1,3}[ \t]+\d{3,}|(?:MDL\s+)?(?=[A-Z0-9:\-.]*\d)[A-Z0-9][A-Za-z0-9:\-.]*[A-Za-z0-9]"
+    r"(?:\s+(?:[A-Z]{2,4})(?:\s*\([A-Za-z]+\))?(?=\s*\n))?)"
 )
 _BEFORE = re.compile(r"(?s)\bBefore:?\s+(?P<list>.{3,300}?),?\s+(?:(?:Senior|Chief|Circuit|District|Associate|Appellate)\s+)*"
                      r"(?:Judges|Justices)\b\.?")
@@ -125,8 +134,11 @@ def _normal_court(value: str) -> str:
 
 
 def courts(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fact]:
-    for m in _COURT.finditer(text, 0, min(len(text), HEAD)):
-        s, e = strip_span(text, m.start(), m.end(), " \t\r\n,")
+    spans = [(m.start(), m.end()) for m in _COURT.finditer(text, 0, min(len(text), HEAD))]
+    # a state court's caption line ("SUPERIOR COURT OF THE STATE OF CALIFORNIA / FOR THE COUNTY OF LOS ANGELES")
+    spans += [(m.start("court"), m.end("court")) for m in _COURT_LINE.finditer(text, 0, min(len(text), HEAD))]
+    for start, end in sorted(spans):
+        s, e = strip_span(text, start, end, " \t\r\n,")
         if _lower_court(text, s):
             continue
         ent = entity_mention(text, s, e, "COURT", mentions, added, labels=("COURT", "ORG"))
@@ -173,7 +185,8 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
         inre = re.search(r"(?i)\bIn\s+re:?\s+(?P<name>[^\n,]{3,120}(?:\n[^\n,]{3,80})?)", text[:HEAD])
         if inre:
             s, e = strip_span(text, inre.start("name"), inre.end("name"))
-            name_end = re.search(r"(?i),|\bNo\.|\n\n", text[s:e])
+            name_end = re.search(r"(?i),|\bNo\.|\n\n|\n(?=[^\n]*\bNo\.)|\n(?=\s*(?:C\.\s?A\.|Case|Civil|Chapter|Debtors?\b))",
+                                 text[s:e])
             if name_end:
                 e = s + name_end.start()
             s, e = strip_span(text, s, e)
@@ -185,7 +198,7 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
 
 _ROLE_WORDS = r"(?:plaintiffs?|defendants?|appellants?|appellees?|petitioners?|respondents?)"
 #: "Appellant (Defendant Below), )" / "Plaintiff-Appellee," alone on its line (a caption's column junk allowed)
-_ROLE_LINE = re.compile(rf"(?im)^[ \t)]*(?P<role>{_ROLE_WORDS}(?:[\s,\-–—]+{_ROLE_WORDS})*"
+_ROLE_LINE = re.compile(rf"(?im)^[ \t)]*(?P<role>{_ROLE_WORDS}(?:[\s,\-–—]+(?:and[ \t]+)?{_ROLE_WORDS})*"
                         rf"(?:\s*\(\s*{_ROLE_WORDS}\s+below\s*\))?)[ \t.,;]*(?:\)[^\n]*)?$")
 _NAME_LINE = re.compile(r"^[ \t]*(?P<name>[A-Z][A-Za-z.,'’&\- ]{2,80}?)[ \t,]*(?:\)[^\n]*)?$")
 
@@ -203,7 +216,7 @@ def _caption_by_role_lines(text: str, mentions: list[Mention], added: list[Menti
         for w in re.findall(r"[a-z]+", rm.group("role").lower()):
             w = w.rstrip("s") if w.endswith("s") and w[:-1] in ("plaintiff", "defendant", "appellant", "appellee",
                                                                 "petitioner", "respondent") else w
-            if w != "below" and w not in roles:
+            if w not in ("below", "and") and w not in roles:
                 roles.append(w)
         # "Appellant (Defendant Below)": the role below first, as in "Defendant-Appellant"
         if "below" in rm.group("role").lower() and len(roles) == 2:

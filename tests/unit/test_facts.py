@@ -230,6 +230,27 @@ def test_dispositions_and_the_trial_judge_in_a_column_caption():
     assert k["filing_date"][0].normalized == "2021-05-04"
 
 
+@pytest.mark.parametrize("text, court_name, docket, parties", [
+    ("SUPERIOR COURT OF THE STATE OF CALIFORNIA\nFOR THE COUNTY OF LOS ANGELES\nJOHN DOE,\nPlaintiff,\nv.\nACME INC.,\n"
+     "Defendant.\nCase No. BC123456\n",
+     "Superior Court of the State of California for the County of Los Angeles", "BC123456",
+     [("JOHN DOE", "plaintiff"), ("ACME INC.", "defendant")]),
+    ("IN THE CIRCUIT COURT OF COOK COUNTY, ILLINOIS\nJANE ROE,\nPlaintiff,\nv.\nBETA LLC,\nDefendant.\nNo. 2019 L 001234\n",
+     "Circuit Court of Cook County, Illinois", "2019 L 001234", [("JANE ROE", "plaintiff"), ("BETA LLC", "defendant")]),
+    ("IN THE COURT OF CHANCERY OF THE STATE OF DELAWARE\nIN RE DELTA INC. STOCKHOLDER LITIGATION\nC.A. No. 2021-0001-JTL\n",
+     "Court of Chancery of the State of Delaware", "2021-0001-JTL", [("DELTA INC. STOCKHOLDER LITIGATION", "in_re")]),
+    ("COURT OF APPEAL OF THE STATE OF CALIFORNIA\nSECOND APPELLATE DISTRICT\nTHE PEOPLE,\nPlaintiff and Respondent,\nv.\n"
+     "JOHN SMITH,\nDefendant and Appellant.\nNo. B301234\n",
+     "Court of Appeal of the State of California Second Appellate District", "B301234",
+     [("THE PEOPLE", "plaintiff-respondent"), ("JOHN SMITH", "defendant-appellant")]),
+])
+def test_state_court_captions(text, court_name, docket, parties):
+    k = by_kind(court.extract(text, [])[0])
+    assert k["court"][0].normalized == court_name
+    assert [f.value for f in k["docket_number"]] == [docket]
+    assert pairs(k, "party") == parties
+
+
 def test_counsel_rules():
     text = ("United States Court of Appeals\nFor the First Circuit\nNo. 20-1507\nACME CHAPEL,\nPlaintiff, Appellant,\n"
             "v.\nJOHN ROE,\nDefendant, Appellee.\n"
