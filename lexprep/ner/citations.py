@@ -61,6 +61,7 @@ _NAME_CONTINUES = re.compile(r"(?:(?-i:[A-Z])[\w.'’-]*\s+)+(?:&|and|of|the)\s+
 #: what may stand between parallel citations of one case: punctuation and the previous one's pin cite
 _BETWEEN_PARALLEL = re.compile(r"[\s,;\[\]()]*(?:(?:at\s+)?[\d*][\d\-–—,\s n.*]*)?[\s,;\[\]()]*")
 _LAW_TAIL = re.compile(r"(?:\([A-Za-z0-9]{1,4}\))*(?:,?\s*\((?:[A-Z][\w.]*\s*)*(?:1[6-9]\d\d|20\d\d)\))?")
+_STAT_AFTER = re.compile(r"\s+Stat\.\s+\d+")
 _ID_SECTION = re.compile(r"[\s,]*(?:at\s+)?(§§?\s*[0-9][0-9A-Za-z.\-:]*(?:\([0-9A-Za-z]{1,4}\))*)")
 
 _log = logging.getLogger(__name__)
@@ -299,11 +300,26 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
             s = c.span()[0]
             tail = _LAW_TAIL.match(joined, c.span()[1])  # subsections and a year, never an explanatory parenthetical
             e = min(tail.end() if tail else c.span()[1], next_start(c.span()[0]))
+            norm = _law_normalized(c)
+            stat = _STAT_AFTER.match(joined, c.span()[1])
+            if stat and re.search(r",\s*\d+$", joined[c.span()[0]:c.span()[1]]):
+                # "Pub. L. 96-564, 94" + " Stat. 3305": the Statutes at Large cite eyecite cut in two
+                e = max(e, stat.end())
+                norm = _clean(f"{norm} {' '.join(stat.group(0).split())}")
             s, e = _strip_span(text, s, e)
-            out.append(Citation("FullLawCitation", "LAW", s, e, _law_normalized(c), attrs={
+            out.append(Citation("FullLawCitation", "LAW", s, e, norm, attrs={
                 k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
             span_of[id(c)] = (s, e)
             law_by_id[id(c)] = c
+    laws = [x for x in out if x.kind == "FullLawCitation"]
+    for inner in laws:  # "94 Stat. 3305" inside "Pub. L. 96-564, 94 Stat. 3305": one mention, one authority
+        outer = next((x for x in laws if x is not inner and x.start <= inner.start and inner.end <= x.end
+                      and (x.end - x.start) > (inner.end - inner.start)), None)
+        if outer is not None:
+            out.remove(inner)
+            for key, sp in list(span_of.items()):
+                if sp == (inner.start, inner.end):
+                    span_of[key] = (outer.start, outer.end)
 
     # ---- eyecite's own resolution of short forms
     resolved: dict[int, object] = {}
@@ -322,12 +338,16 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
     # ---- short forms, in document order; "previous" is the last authority cited before each
     taken = sorted((c.start, c.end) for c in out)
     previous: object | None = None
+    last_law: object | None = None  # the last statute cited: what a bare section belongs to
+    interrupted = False  # a bare section or a record cite came after ``previous``
     order = sorted(cites, key=lambda c: c.span()[0])
     skip: set[int] = set()
     for i, c in enumerate(order):
         kind = type(c).__name__
         if id(c) in span_of:
-            previous = c
+            previous, interrupted = c, False
+            if id(c) in law_by_id:
+                last_law = c
             continue
         if id(c) in skip:
             continue
@@ -335,12 +355,14 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         if any(s <= core_start < e for s, e in taken):
             continue  # inside a full citation's span (a parallel cite, an overrun)
         if kind == "UnknownCitation" or kind.startswith("Full"):
-            # an authority of its own ("Compact §5.05(b)(1)", a record cite "1 App. 22", a journal): an
-            # "Id." after it stands for it, not for the case cited before it (eyecite resolves it to nothing)
-            previous = c
+            # a bare section ("Compact §5.05(b)(1)") or a record cite ("1 App. 22") after a case: an "Id."
+            # that follows stands for that, not for the case (eyecite resolves it to nothing)
+            interrupted = True
         full = resolved.get(id(c))
         if kind == "IdCitation":
             target = full or previous
+            if full is None and interrupted and previous is not None and id(previous) not in law_by_id:
+                target = last_law  # "Texas v. Oklahoma ... Compact §5.05(b)(1). Id., at 25": the Compact's
             if target is None:
                 continue
             start, end = _strip_span(text, core_start, max(core_end, c.full_span()[1]))
@@ -358,7 +380,7 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
                     out.append(Citation("IdCitation", "LAW", start, end, f"{code} {section}".strip(),
                                         attrs={"id_of": _law_normalized(target)}))
                     taken.append((start, end))
-                    previous = c
+                    previous, interrupted = c, False
                     continue
             link = span_of.get(id(target))
             if link is None:
@@ -386,7 +408,7 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
                         out.append(Citation(kind, "CASE", start, end, None, hits[-1], "supra",
                                             attrs={k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
                         taken.append((start, end))
-                        previous = c
+                        previous, interrupted = c, False
                         continue
             link = span_of.get(id(target)) if target is not None else None
             method = {"ShortCaseCitation": "short_cite", "SupraCitation": "supra", "ReferenceCitation": "reference"}[kind]
@@ -401,7 +423,7 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
             else:
                 continue
             taken.append((start, end))
-            previous = c
+            previous, interrupted = c, False
             continue
         if kind == "FullJournalCitation":
             s, e = _strip_span(text, *c.full_span())

@@ -74,6 +74,9 @@ _DESCRIPTOR = re.compile(
     re.IGNORECASE,
 )
 _NAME_PART_BEFORE = re.compile(r"(?<![.!?:;]\s)(?<!^)(?-i:[A-Z][a-z]+|[A-Z]{2,}[a-z]?)[ \t]+$")
+#: "a Standard representative": the term used of the party's people or things (a noun after it), not "a Carrier in"
+_ATTRIBUTIVE = re.compile(r"[ \t]+(?!(?:in|on|at|or|and|to|for|of|with|by|shall|may|will|must|is|was|that|which|who|under|"
+                          r"from|as|if|has|had|whose)\b)[a-z]+")
 #: "a NETGEAR Distributor", "an authorized distributor", "each such other Carrier": any one of a kind, not the party
 _GENERIC_BEFORE = re.compile(r"(?<![\w'’])(?:a|an|any|another|other|each|every|no|authorized|approved)[ \t\n]+"
                              r"(?:(?-i:[A-Z][\w&-]*)[ \t]+)?$", re.IGNORECASE)
@@ -428,7 +431,8 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
                 continue
             if ordinary and (_MODIFIER.match(text, occ.end()) or _NAME_PART_BEFORE.search(text, max(0, occ.start() - 30),
                                                                                          occ.start())
-                             or _GENERIC_BEFORE.search(text, max(0, occ.start() - 40), occ.start())):
+                             or (_GENERIC_BEFORE.search(text, max(0, occ.start() - 40), occ.start())
+                                 and not _ATTRIBUTIVE.match(text, occ.end()))):
                 continue  # "Distributor Agreement", "Grace Community Chapel": the word in another name; "a Carrier"
             added.append(Linked(Span(ante.span.label, o[0], o[1], 1.0, "defined_term", "definition"), target,
                                 "defined_term", attrs={"evidence": evidence}))

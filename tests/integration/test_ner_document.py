@@ -220,3 +220,16 @@ def test_pieces_of_a_case_name_and_of_a_facility_are_not_mentions():
     assert _refine(text, "ORG", "Washington Navy") is None
     rows = "Dianna Roush v. C. R. Bard, Inc. 2:19-cv-00790\nSteven Clyde Sharpe v. C. R. Bard, Inc. 2:18-cv-00732\n"
     assert _refine(rows, "PERSON", "Steven Clyde") == ("PERSON", "Steven Clyde Sharpe", None)
+
+
+def test_generic_uses_of_a_defined_term_are_not_the_party():
+    text = ("This Agreement is between NETGEAR, Inc. (\"NETGEAR\") and Ingram Micro Inc. (\"Distributor\").\n"
+            "Distributor shall buy the Products. Distributor is appointed as a NETGEAR Distributor in the Territory. "
+            "A claim against a Distributor in the Territory is barred. A Distributor representative shall attend "
+            "the Distributor Agreement review.\n")
+    ms = document_mentions(text, S0, "contract")
+    linked = sorted(m.doc_start for m in ms if m.text == "Distributor" and m.link is not None)
+    expected = [m.start() for m in __import__("re").finditer("Distributor", text)]
+    # the defined term, two uses and "a Distributor representative" (the party's); not "a NETGEAR Distributor",
+    # "a Distributor in" (any distributor) nor "Distributor Agreement" (another name)
+    assert linked == [expected[0], expected[1], expected[2], expected[5]]

@@ -203,6 +203,13 @@ def test_id_after_another_authority_is_not_the_earlier_case():
     ids = [c for c in cites if c.kind == "IdCitation"]
     roe = next(c for c in cites if c.kind == "FullCaseCitation" and "410" in c.normalized)
     assert [(text[c.start:c.end], c.link) for c in ids] == [("Id., at 120", (roe.start, roe.end))]
+    # with the statute cited before: a bare section's "id." is the statute's
+    text = ("The Red River Compact, Pub. L. 96-564, 94 Stat. 3305, governs. See Texas v. Oklahoma, 457 U.S. 172 "
+            "(1982). The Compact provides that water flows in subbasin 5. §5.05(b)(1), id., at 25.")
+    cites = find_citations(text)
+    law = next(c for c in cites if c.kind == "FullLawCitation")
+    ids = [c for c in cites if c.kind == "IdCitation"]
+    assert [(text[c.start:c.end], c.link) for c in ids] == [("id., at 25", (law.start, law.end))]
 
 
 def test_unresolved_id_is_not_a_mention():
