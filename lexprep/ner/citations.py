@@ -110,6 +110,34 @@ def _law_normalized(c) -> str:
     return _clean(c.corrected_citation())
 
 
+_SIGNALS = frozenset("see cf. cf also accord but e.g., e.g. compare with and contra".split())
+_NAME_TOKEN = re.compile(r"(?:[A-Z][\w'’.,&-]*|&|of|the|and|de|la|del|der|van|von|du|ex|rel\.|d/b/a)$")
+
+
+def _name_before_v(joined: str, start: int) -> int:
+    """Where a case name eyecite cut after "v." really starts: "Fidelity Fed. Sav. & Loan Assn. v. De la
+    [Cuesta], 458 U. S. 141" -> the plaintiff's first word (name-like words back to a citation signal or
+    the sentence's punctuation)."""
+    m = re.search(r"\s(?:v|vs)\.\s+(?:[\w'’.-]+\s+){0,3}$", joined[max(0, start - 60):start])
+    if not m:
+        return start
+    vpos = max(0, start - 60) + m.start()
+    head = joined[max(0, vpos - 160):vpos]
+    tokens = list(re.finditer(r"\S+", head))
+    first = None
+    for t in reversed(tokens):
+        w = t.group(0)
+        if w.casefold() in _SIGNALS or w[-1] in ";:(" or not _NAME_TOKEN.match(w) or \
+                (w.endswith(".") and w[:-1].islower()):
+            break
+        first = t
+    if first is None:
+        return start
+    while first is not None and first.group(0) in ("&", "of", "the", "and"):
+        first = next((t for t in tokens if t.start() > first.start()), None)
+    return start if first is None else max(0, vpos - 160) + first.start()
+
+
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Trim surrounding whitespace, trailing ",;:", a trailing possessive and an unbalanced bracket."""
     while start < end and (text[start].isspace() or text[start] in ",;:"):
@@ -263,12 +291,16 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
             named = re.search(r"((?-i:[A-Z])[^.;()\n]{0,100}?\sv\.\s[^;()\n]{1,100}?)\s*\((?:In|in)\s+$", window)
             if named:
                 start = max(0, start - 220) + named.start(1)
+        start = _name_before_v(joined, start)
+        inre = re.search(r"(?<![\w.])(?:In|in)\s+re\s+$", joined[max(0, start - 10):start])
+        if inre and not re.match(r"(?:In|in)\s+re\b", joined[start:core_start]):
+            start = max(0, start - 10) + inre.start()  # "In re [Recticel Foam Corp.], 859 F.2d 1000"
         lead = " ".join(re.sub(r"<[^>]{0,20}>", "", joined[start:core_start]).split()).strip(" ,")
         if _CASE_NAME.search(lead) and len(lead) <= 160:
             case_name = lead  # the name as written ("Roman Catholic Diocese of Brooklyn v. Cuomo")
         if case_name and ("§" in case_name or not _CASE_NAME.search(case_name)):
             case_name = None  # eyecite took words of the sentence for a case name ("Compact §2.11")
-        if not case_name and lead and not re.match(r"(?i)(?:Nos?\.|Case|Civil|Civ\.|Docket)\s", lead):
+        if not case_name and lead and re.search(r"\d", lead) and not re.match(r"(?i)(?:Nos?\.|Case|Civil|Civ\.|Docket)\s", lead):
             start = core_start  # "App. to Pet. for Cert. 72a-73a, [2009 WL 3922803]": words of the sentence
         if reporter in RECORD_REPORTERS and not (case_name and md.year):
             continue  # "1 App. 13": a record or appendix cite, not the Ohio Appellate Reports

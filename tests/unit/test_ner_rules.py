@@ -293,3 +293,10 @@ def test_a_citation_without_a_case_name_takes_no_words_of_the_sentence_and_short
     text = "See Alabama v. North Carolina, 560 U. S. 330 (2010). Later. See Alabama v. North Carolina, 560 U. S., at 340."
     short = [c for c in find_citations(text) if c.kind == "ShortCaseCitation"]
     assert [text[c.start:c.end] for c in short] == ["Alabama v. North Carolina, 560 U. S., at 340"]
+
+
+def test_case_names_eyecite_cut_are_taken_whole():
+    text = ("See Fidelity Fed. Sav. & Loan Assn. v. De la Cuesta, 458 U. S. 141, 153 (1982). As the court held. "
+            "In re Recticel Foam Corp., 859 F.2d 1000, 1002 (1st Cir. 1988).")
+    names = [c.attrs.get("case_name") for c in find_citations(text)]
+    assert names == ["Fidelity Fed. Sav. & Loan Assn. v. De la Cuesta", "In re Recticel Foam Corp."]
