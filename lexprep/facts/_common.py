@@ -111,7 +111,8 @@ def strip_span(text: str, start: int, end: int, chars: str = " \t\r\n,;:\"“”
 def entity_mention(text: str, start: int, end: int, label: str, mentions: list[Mention], added: list[Mention],
                    labels: tuple[str, ...] = ("PERSON", "ORG", "GPE", "COURT")) -> tuple[int, int] | None:
     """The span of the mention naming ``text[start:end]``: an existing mention of ``labels`` with that
-    exact span, else one lying inside it and covering most of it, else a new mention (appended to
+    exact span, else one lying inside it and covering most of it, else the existing mention overlapping it
+    most (mentions never overlap: None when that one is of another label), else a new mention (appended to
     ``added``, extractor ``facts``). None for an empty span."""
     if end <= start:
         return None
@@ -123,6 +124,13 @@ def entity_mention(text: str, start: int, end: int, label: str, mentions: list[M
     if inside:
         best = max(inside, key=lambda m: m.doc_end - m.doc_start)
         return (best.doc_start, best.doc_end)
+    # one mention per span: a mention that overlaps it ("State of Texas" around "Texas", "J. JOHNSON" inside
+    # "RICHARD J. JOHNSON") names it rather than a second, overlapping one
+    over = [m for m in mentions if m.doc_start < end and start < m.doc_end]
+    if over:
+        named = [m for m in over if m.label in labels] or over
+        best = max(named, key=lambda m: (min(end, m.doc_end) - max(start, m.doc_start), m.doc_end - m.doc_start))
+        return (best.doc_start, best.doc_end) if best.label in labels else None
     if any(m.doc_start < end and start < m.doc_end for m in added):
         return None
     added.append(Mention(chunk_index=0, label=label, text=text[start:end], start=0, end=0, doc_start=start,

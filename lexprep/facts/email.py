@@ -56,6 +56,9 @@ def _mention(text: str, s: int, e: int, label: str, mentions: list[Mention], add
     for m in added:
         if m.doc_start == s and m.doc_end == e:
             return (s, e)
+    for m in list(mentions) + list(added):  # one mention per span: an overlapping one stands for it
+        if m.doc_start < e and s < m.doc_end:
+            return (m.doc_start, m.doc_end)
     added.append(Mention(chunk_index=0, label=label, text=text[s:e], start=0, end=0, doc_start=s, doc_end=e,
                          score=1.0, extractor="facts", source_label="email_header", link=link,
                          link_method="email_address" if link else None))

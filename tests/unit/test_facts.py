@@ -444,3 +444,21 @@ def test_facts_are_stored_linked_graphed_counted_and_exported(store: Store, tmp_
     # deleting a document deletes its facts
     store.delete_document(ids["two.eml"])
     assert store.status(matter_id)["facts"] == len(first.facts)
+
+
+def test_a_fact_never_adds_a_mention_overlapping_one_the_entity_layer_made():
+    from lexprep.facts._common import entity_mention
+    from lexprep.models import Mention
+
+    text = "governed by the laws of the State of Texas. RICHARD J. JOHNSON, Appellant."
+    def mention(label, phrase):
+        s = text.index(phrase)
+        return Mention(0, label, phrase, 0, 0, s, s + len(phrase), 1.0, "spacy", label)
+    mentions = [mention("GPE", "State of Texas"), mention("PERSON", "J. JOHNSON")]
+    added: list = []
+    texas = text.index("Texas")
+    assert entity_mention(text, texas, texas + 5, "GPE", mentions, added) == (mentions[0].doc_start, mentions[0].doc_end)
+    rj = text.index("RICHARD")
+    assert entity_mention(text, rj, rj + len("RICHARD J. JOHNSON"), "PERSON", mentions, added) == \
+        (mentions[1].doc_start, mentions[1].doc_end)
+    assert added == []
