@@ -133,8 +133,11 @@ def entity_mention(text: str, start: int, end: int, label: str, mentions: list[M
         return (best.doc_start, best.doc_end) if best.label in labels else None
     if any(m.doc_start < end and start < m.doc_end for m in added):
         return None
+    # a bare surname ("Howard, Chief Judge") names someone in this document only: never merged across the matter
+    one_word = len(text[start:end].split()) == 1 and label in ("PERSON", "ORG")
     added.append(Mention(chunk_index=0, label=label, text=text[start:end], start=0, end=0, doc_start=start,
-                         doc_end=end, score=1.0, extractor="facts", source_label="fact"))
+                         doc_end=end, score=1.0, extractor="facts", source_label="fact",
+                         scope="document" if one_word else "matter"))
     return (start, end)
 
 

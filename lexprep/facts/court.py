@@ -168,6 +168,10 @@ def dockets(text: str, mentions: list[Mention]) -> list[Fact]:
     return facts
 
 
+#: a line that begins with a company suffix continues a name, it is none
+_SUFFIX_FIRST = re.compile(r"(?i)\s*(?:inc|incorporated|corp|corporation|co|company|llc|l\.l\.c|ltd|limited|l\.p|lp|llp|plc)\b\.?")
+
+
 def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fact]:
     facts = []
     for m in mentions:
@@ -235,6 +239,8 @@ def _caption_by_role_lines(text: str, mentions: list[Mention], added: list[Menti
                 tail = _CAPTION_TAIL.search(text, s, e)  # "RLI INSURANCE COMPANY, a" (", a corporation" below)
                 if tail and tail.start() > s:
                     e = tail.start()
+                if _SUFFIX_FIRST.match(text[s:e]):
+                    break  # "INC., a corporation": the end of a name the line above began (two columns)
                 ent = entity_mention(text, s, e, party_label(text[s:e]), mentions, added)
                 facts.append(span_fact(text, "party", s, e, role="-".join(roles), entity_span=ent,
                                        attrs={"roles": roles, "source": "role_line"}))

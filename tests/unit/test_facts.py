@@ -462,3 +462,13 @@ def test_a_fact_never_adds_a_mention_overlapping_one_the_entity_layer_made():
     assert entity_mention(text, rj, rj + len("RICHARD J. JOHNSON"), "PERSON", mentions, added) == \
         (mentions[1].doc_start, mentions[1].doc_end)
     assert added == []
+
+
+def test_a_judge_named_by_surname_alone_stays_in_its_document():
+    from lexprep.facts._common import entity_mention
+
+    text = "Before\nHoward, Chief Judge,\nSelya and Barron, Circuit Judges."
+    added: list = []
+    s = text.index("Howard")
+    entity_mention(text, s, s + len("Howard"), "PERSON", [], added)
+    assert [(m.text, m.scope) for m in added] == [("Howard", "document")]
