@@ -472,7 +472,9 @@ def run(
     # the first document under load, total wall no worse)
     with _sigint_ignored():
         _quiet_resource_tracker()
-        pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+        run_settings = _settings(profile, db)
+        if not run_settings.deployments.entities:  # else the extract-entities deployment loads the model
+            pipeline.mention_pool(run_settings.ner_settings()).start(wait=False)
 
     try:
         _start_ephemeral_api()

@@ -19,6 +19,7 @@ document is ``partial`` with that reason.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ from lexprep.settings import ChunkSettings, LimitSettings, NerSettings, Settings
 from lexprep.sources import describe
 from lexprep.text import categorize, chunk_text, clean_pages, make_token_counter
 from lexprep.text.transcript import annotate_chunks, transcript_text
+
+log = logging.getLogger(__name__)
 
 #: the error prefix of a document that failed for a passing reason (its retries ran out): the next run
 #: processes it again without --retry-failed
@@ -318,7 +321,7 @@ def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResu
 
     spans = clean.segment_spans or clean.page_spans
     boundaries = [sp.char_start for sp in spans if sp.char_start > 0]
-    pool = mention_pool(settings.ner)
+    pool = mention_pool(settings.ner_settings())
 
     def run() -> list[Mention]:
         return pool.extract(clean.text, category.category if category else None, boundaries)
@@ -525,9 +528,29 @@ def resolve_matter(store, matter_id: str, matter: str, settings: Settings) -> di
     from lexprep.resolve import MentionRef, resolve
 
     refs = [MentionRef(*row) for row in store.entities.list_mentions(matter_id)]
-    resolution = resolve(refs, settings.resolve, matter)
+    overrides = store.overrides.overrides(matter_id)
+    judge = resolution_judge(settings)
+    resolution = resolve(refs, settings.resolve, matter, overrides=overrides, judge=judge)
     store.entities.replace_entities(matter_id, resolution.entities, resolution.assignments, resolution.merges)
-    return {"mentions": len(refs), "entities": len(resolution.entities), "merges": len(resolution.merges)}
+    for outcome in resolution.overrides:
+        if not outcome.applied:
+            log.warning("matter %s: override %s not applied: %s", matter, outcome.override_id, outcome.detail)
+    out = {"mentions": len(refs), "entities": len(resolution.entities), "merges": len(resolution.merges)}
+    if overrides:
+        out["overrides_applied"] = sum(o.applied for o in resolution.overrides)
+        out["overrides_skipped"] = len(overrides) - out["overrides_applied"]
+    if resolution.llm is not None:
+        out["llm"] = resolution.llm
+    return out
+
+
+def resolution_judge(settings: Settings):
+    """The LLM judge of LLM-assisted resolution when ``resolve.llm`` is on (or None)."""
+    if not settings.resolve_llm():
+        return None
+    from lexprep.resolve.llm import LlmJudge
+
+    return LlmJudge(settings.resolve, settings.llm, settings.costs)
 
 
 def graph_matter(store, matter_id: str, settings: Settings) -> dict[str, int]:
@@ -566,6 +589,7 @@ __all__ = [
     "mentions_stage",
     "needs_processing",
     "resolve_matter",
+    "resolution_judge",
     "document_result",
     "needs_engine",
     "run_document",
