@@ -4,8 +4,9 @@
 Prefect API lexprep_prefect.server.resolve_api picks: PREFECT_API_URL, the Prefect profile's, a server
 ``lexprep server start`` left running, else an ephemeral one); ``status`` prints the counts (``--watch``:
 live); ``export`` writes the RAG-ready JSONL files; ``notify`` emits the event that triggers the
-deployment; ``server start|stop|status`` manages a long-lived local Prefect server; ``demo-matter``
-writes a small demo matter.
+deployment; ``server start|stop|status`` manages a long-lived local Prefect server; ``entities merges|show|split|merge``
+audits the entity merges and undoes or forces one (lexprep.cli_entities); ``demo-matter`` writes a small
+demo matter.
 
 Exit codes: 0 when the run completed (per-file failures are recorded, not fatal); 2 when it could
 not proceed (bad arguments, unreachable database, missing source); 3 when a data-quality gate failed
@@ -703,6 +704,10 @@ def demo_matter(out: Path = typer.Argument(Path("demo_matter"), help="folder to 
     for path in write_demo_matter(out):
         console.print(str(path))
 
+
+from lexprep.cli_entities import entities_app  # noqa: E402
+
+app.add_typer(entities_app, name="entities")
 
 server_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="A long-lived local Prefect server that `lexprep run` reuses (no start-up per run).")

@@ -182,7 +182,7 @@ class Editor:
         if any(e.name in (s, display_name(s)) for s in gone) and \
                 not any(e.name in (s, display_name(s)) for s in left_surfaces):
             e.name = self._name(e.label, left)  # the name went with the moved mentions
-        e.aliases = sorted((old_surfaces - gone) | set(left_surfaces) - {e.name})
+        e.aliases = sorted(((old_surfaces - gone) | set(left_surfaces)) - {e.name})
         target = self.entities.get(new_id)
         if target is None:
             target = self.entities[new_id] = Entity(new_id, e.label, self._name(e.label, moved), [], 0, e.document_id)
