@@ -191,6 +191,7 @@ class NerSettings(BaseModel):
         12_000, description="llm backend: characters of text per request (a window longer than this is sent in "
         "pieces)", ge=500,
     )
+    llm_concurrency: int = Field(4, description="llm backend: requests in flight per document", ge=1)
     llm: LlmSettings | None = Field(
         None, description="llm backend: the endpoint (the pipeline fills it from Settings.llm)"
     )

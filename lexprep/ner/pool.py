@@ -132,6 +132,8 @@ class MentionPool:
         self.workers = max(0, int(settings.workers))
         if self.backend == "transformers":  # one model replica: torch spreads one over the cores (or the GPU)
             self.workers = min(self.workers, 1)
+        elif self.backend == "llm":  # waiting on the network: threads in this process (its cost is metered here)
+            self.workers = 0
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._closed = False
