@@ -5,11 +5,13 @@ An override is a decision stored in the matter (lexprep.store.overrides) and rep
 was made, on top of every later resolution (``lexprep run``, ``--retry-failed``, ``forget``, and the
 re-resolution ``lexprep entities split|merge`` does at once), so a wrong merge stays undone:
 
-- ``split``: the mentions of entity ``entity_id`` whose text is ``alias`` (compared by the resolver's
-  normalised key, lexprep.resolve.keys.mention_key, or the same surface text) -- or the one mention
+- ``split``: the mentions of entity ``entity_id`` whose text is ``alias`` (as written, else regardless of
+  case, else by the resolver's normalised key, lexprep.resolve.keys.mention_key: the narrowest reading that
+  finds something) -- or the one mention
   ``mention_id`` -- leave the entity, together with the mentions that stand for them in their
   documents (a surname, a defined term, "Id." linked to a moved mention), and become an entity of their
-  own: ``id = stable_id(matter, label, "split", entity_id, key)`` (the same id on every replay). The
+  own: ``id = stable_id(matter, label, "split", entity_id, key)`` (``key`` the alias's normalised key, or
+  ``surface:<alias>`` when the surface reading was narrower; the same id on every replay). The
   entity keeps its id; its name is chosen again from what is left when its name went.
 - ``merge``: entity ``other_entity_id`` joins ``entity_id`` (its mentions, aliases and merge records);
   ``entity_id`` keeps its id and name. A merge record with method ``manual`` (or ``llm`` for the LLM's)
@@ -145,16 +147,23 @@ class Editor:
             if not alias or not alias.strip():
                 return OverrideOutcome("", False, "a split needs an alias or a mention")
             key = mention_key(e.label, alias, None)
-            want = _surface(alias).casefold()
-            seed = set()
+            exact, folded, keyed = set(), set(), set()
             for mid in members:
                 m = self.refs.get(mid)
                 if m is None:
                     continue
-                if _surface(m.text).casefold() == want or mention_key(m.label, m.text, m.normalized) == key or (
+                surface = _surface(m.text)
+                if surface == _surface(alias):
+                    exact.add(mid)
+                if surface.casefold() == _surface(alias).casefold():
+                    folded.add(mid)
+                if mention_key(m.label, m.text, m.normalized) == key or (
                         m.normalized and mention_key(m.label, m.normalized, m.normalized) == key):
-                    seed.add(mid)
-            tag = key
+                    keyed.add(mid)
+            # the narrowest reading that finds something: the surface as written, then regardless of case,
+            # then by the resolver's key ("HARBORLINE LOGISTICS, INC." can leave "Harborline Logistics, Inc.")
+            seed = exact or folded or (keyed | folded)
+            tag = key if seed == keyed else f"surface:{_surface(alias) if seed is exact else _surface(alias).casefold()}"
             if not seed:
                 return OverrideOutcome("", False, f"no mention of {e.name!r} ({entity_id}) reads {alias!r}")
         moved = set(seed)

@@ -100,6 +100,21 @@ def test_split_by_mention_and_forced_merge_in_order():
     assert _by_mention(back, "b1").id == smith.id and _by_mention(back, "b2").id == smith.id
 
 
+def test_split_reads_the_alias_as_written_before_its_key():
+    refs = [_m("x1", "ORG", "Acme Corp"), _m("x2", "ORG", "Acme Corp", "B"), _m("x3", "ORG", "ACME CORP.", "C")]
+    plain = resolve(refs, S, "m")
+    (acme,) = plain.entities  # the same normalised name
+    res = resolve(refs, S, "m", overrides=[Override("o", "split", acme.id, alias="ACME CORP.")])
+    assert _by_mention(res, "x1").id == _by_mention(res, "x2").id == acme.id
+    caps = _by_mention(res, "x3")
+    assert caps.id == stable_id("m", "ORG", "split", acme.id, "surface:ACME CORP.") and caps.mention_count == 1
+    # regardless of case when nothing is written that way; by the key when no surface matches
+    res = resolve(refs, S, "m", overrides=[Override("o", "split", acme.id, alias="acme corp.")])
+    assert _by_mention(res, "x3").id != acme.id and _by_mention(res, "x1").id == acme.id
+    res, (outcome,) = apply_overrides(plain, refs, [Override("o", "split", acme.id, alias="Acme Corporation")], "m")
+    assert not outcome.applied and "nothing to split from" in outcome.detail
+
+
 def test_overrides_that_no_longer_fit_are_skipped_with_a_reason():
     plain = resolve(REFS, S, "m")
     smith, acme = _by_mention(plain, "a1"), _by_mention(plain, "c1")
