@@ -22,8 +22,8 @@ Backends are created once per process (per worker) by :func:`get_backend` and ke
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
 from typing import Protocol, runtime_checkable
 
 __all__ = ["NerBackend", "RawSpan", "BACKENDS", "get_backend", "backend_spans"]
@@ -78,9 +78,11 @@ def _key(settings) -> str:
     return json.dumps(settings.model_dump(mode="json"), sort_keys=True, default=str)
 
 
-@functools.lru_cache(maxsize=8)
-def _cached(name: str, key: str, settings_holder: tuple) -> NerBackend:
-    settings = settings_holder[0]
+_cache: dict[tuple[str, str], NerBackend] = {}
+_cache_lock = threading.Lock()
+
+
+def _make(name: str, settings) -> NerBackend:
     if name == "spacy":
         return SpacyBackend(settings)
     if name == "transformers":
@@ -96,24 +98,24 @@ def _cached(name: str, key: str, settings_holder: tuple) -> NerBackend:
     raise ConfigurationError(f"unknown NER backend {name!r} (one of {', '.join(BACKENDS)})")
 
 
-class _Holder(tuple):
-    """Carries the settings object into the cache without making it part of the key."""
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Holder)
-
-
 def get_backend(settings) -> NerBackend:
-    """The backend for ``settings`` (NerSettings), created once per process per distinct settings.
+    """The backend for ``settings`` (NerSettings), created once per process per distinct settings (the
+    model stays loaded; a few distinct settings at most are kept).
 
     Raises:
-        ConfigurationError: an unknown backend name.
+        ConfigurationError: an unknown backend name, or a model that cannot be loaded.
+        MissingDependencyError: the backend's packages are not installed.
     """
     name = backend_name(settings)
-    return _cached(name, _key(settings), _Holder((settings,)))
+    key = (name, _key(settings))
+    with _cache_lock:
+        backend = _cache.get(key)
+        if backend is None:
+            backend = _make(name, settings)
+            if len(_cache) >= 8:
+                _cache.pop(next(iter(_cache)))
+            _cache[key] = backend
+        return backend
 
 
 def backend_spans(texts: list[str], settings) -> list[list[RawSpan]]:
