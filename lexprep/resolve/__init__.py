@@ -20,6 +20,11 @@
    word (ordinals, directions, Jr/Sr/II) or, for PERSON, the first initial. Blocking by the first two
    characters of the sorted tokens keeps it near-linear.
 
+5. **LLM-assisted** (optional, ``judge``; the cloud profile's default): pairs the rules left apart are
+   judged by an LLM and merged with method ``llm`` (lexprep.resolve.llm).
+6. **Overrides** (``overrides``): a person's splits and merges, replayed in the order they were made, last,
+   so that they always win (lexprep.resolve.overrides; stored by lexprep.store.overrides).
+
 There is no surname or acronym merge across documents: those are in-document links (step 1).
 
 Canonical name: CASE: "Case Name, volume reporter page (court year)" without pin cite, from the

@@ -651,7 +651,7 @@ def test_stage_flow_parameters_carry_no_secrets(stage_run):
         text = json.dumps(params)
         assert FAKE_MISTRAL_KEY not in text and FAKE_OPENAI_KEY not in text
         overrides = params["settings_overrides"]
-        assert set(overrides) <= {"ocr", "asr", "pdf", "limits"}, sorted(overrides)  # no db_url, no deployments
+        assert set(overrides) <= {"ocr", "asr", "pdf", "limits", "ner", "llm"}, sorted(overrides)  # no db_url, no deployments
         for section in overrides.values():
             assert not [k for k in section if k.endswith("api_key")], sorted(section)
         assert params["profile"] == "local"  # the parent's profile, not the pool's LEXPREP_PROFILE=gpu
