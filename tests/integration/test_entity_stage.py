@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration  # the packaged spaCy model runs in this process
 
 from lexprep import pipeline  # noqa: E402
 from lexprep.models import CategoryResult, Chunk, CleanText, PageSpan  # noqa: E402
