@@ -7,4 +7,4 @@ __version__ = "0.1.0"
 
 #: Bumped whenever a change to the core changes what is derived from a document. Stored on every
 #: document so that a re-run knows which documents must be redone.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"

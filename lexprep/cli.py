@@ -365,9 +365,10 @@ def _counts_table(title: str, counts: dict) -> Table:
 def _print_summary(summary: dict, startup_seconds: float | None = None) -> None:
     status = summary["status"]
     totals = Table(title=f"Matter {summary['matter']!r}", title_justify="left")
-    for col in ("documents", "pages", "chunks", "mentions", "entities", "relationships"):
+    columns = ("documents", "pages", "chunks", "mentions", "entities", "relationships", "facts")
+    for col in columns:
         totals.add_column(col, justify="right")
-    totals.add_row(*(str(status.get(c, 0)) for c in ("documents", "pages", "chunks", "mentions", "entities", "relationships")))
+    totals.add_row(*(str(status.get(c, 0)) for c in columns))
     console.print(totals)
     grid = Table.grid(padding=(0, 4))
     grid.add_row(
@@ -387,7 +388,11 @@ def _print_summary(summary: dict, startup_seconds: float | None = None) -> None:
     )
     console.print(grid)
     grid2 = Table.grid(padding=(0, 4))
+    facts = dict(status.get("facts_by_kind", {}))
+    if status.get("facts_rejected"):
+        facts["(rejected: evidence not in the text)"] = status["facts_rejected"]
     grid2.add_row(
+        _counts_table("facts by kind", facts),
         _counts_table("seconds per stage (summed over documents)", {k: float(v) for k, v in stages.items()}),
         _counts_table("wall seconds", {k: float(v) for k, v in times.items()}),
     )
@@ -439,6 +444,8 @@ def run(
             for key, value in [("files", est.files), ("pages", est.pages),
                                *[(f"pages to OCR ({k})", v) for k, v in est.ocr_pages.items()],
                                ("audio seconds", f"{est.audio_seconds:.1f}"),
+                               *([("LLM fact calls", est.llm_calls), ("LLM tokens in / out",
+                                   f"{est.llm_tokens_in:,} / {est.llm_tokens_out:,}")] if est.llm_calls else []),
                                ("estimated cost (USD)", f"{est.estimated_cost_usd:.4f}")]:
                 table.add_row(key, str(value))
             console.print(table)

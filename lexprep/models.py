@@ -359,9 +359,11 @@ class MergeRecord:
 class Relationship:
     """An edge of the matter's graph.
 
-    Node kinds: ``document``, ``chunk``, ``entity``. Types: CONTAINS (document->chunk), MENTIONS
-    (chunk->entity), CO_OCCURS (entity->entity, weight = chunks shared), CITES (document->CASE/LAW
-    entity), HAS_ATTACHMENT (document->document).
+    Node kinds: ``document``, ``chunk``, ``entity`` (and ``message``: an e-mail outside the matter that
+    one inside replies to). Types: CONTAINS (document->chunk), MENTIONS (chunk->entity), CO_OCCURS
+    (entity->entity), CITES (document->CASE/LAW entity), HAS_ATTACHMENT (document->document), and the
+    typed edges built from facts (lexprep.facts.edges): PARTY_TO, SENT, RECEIVED, REPLY_TO,
+    REPRESENTS, JUDGE_OF, FILED_IN, GOVERNED_BY. ``role`` is set on typed edges that have one.
     """
 
     source_kind: str
@@ -371,6 +373,49 @@ class Relationship:
     type: str
     weight: float = 1.0
     evidence_chunk_id: str | None = None
+    role: str | None = None
+
+
+@dataclass(slots=True)
+class Fact:
+    """A typed statement a document makes about itself, with the evidence that supports it.
+
+    Found by lexprep.facts (rules per category, or an LLM); kinds in :data:`lexprep.facts.KINDS`.
+    Offsets index the document's cleaned text (characters, end exclusive).
+
+    Attributes:
+        kind: what the fact is (``party``, ``agreement_date``, ``governing_law``, ``court``, ``email_from`` ...).
+        value: the value as the document words it (a name, "April 6, 1999", "the State of Florida").
+        normalized: a canonical form: ISO 8601 ``YYYY-MM-DD`` for dates, the jurisdiction's name for
+            governing law ("Florida"), a lower-case address for e-mail participants, None when none applies.
+        evidence_start, evidence_end: the evidence's span in the cleaned text (``evidence_source ==
+            "text"``), or in the header value named by ``attrs["header"]`` (``"header"``).
+        evidence_text: the evidence itself, verbatim (``text[evidence_start:evidence_end]``).
+        evidence_source: ``text`` (the cleaned text) or ``header`` (an e-mail header kept in the
+            document's metadata, e.g. Message-ID, which is not part of the text).
+        role: the party's role (``plaintiff``, ``appellee``; a contract party's defined term
+            "Distributor"), the recipient's field (``to``, ``cc``, ``bcc``), counsel's client side.
+        entity_span: ``(doc_start, doc_end)`` of the mention naming the fact's entity, if any
+            (resolved to ``entity_id`` with the matter's entities).
+        entity_id: the canonical entity (set by the store after resolution).
+        extractor: ``rules`` or ``llm:<model>``.
+        confidence: 0..1 (1.0 for a rule that matched its whole pattern).
+        attrs: extra detail (a party's ``defined_term``, a docket's ``lower_court``, the header name).
+    """
+
+    kind: str
+    value: str
+    normalized: str | None
+    evidence_start: int
+    evidence_end: int
+    evidence_text: str
+    evidence_source: str = "text"
+    role: str | None = None
+    entity_span: tuple[int, int] | None = None
+    entity_id: str | None = None
+    extractor: str = "rules"
+    confidence: float = 1.0
+    attrs: dict | None = None
 
 
 @dataclass(slots=True)
@@ -388,3 +433,5 @@ class DocumentResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: the cost ledger: ocr_pages {engine: n}, audio_seconds, api_tokens_in/out, estimated_cost_usd
     costs: dict[str, Any] = field(default_factory=dict)
+    #: structured facts with verbatim evidence (lexprep.facts); rejects and errors are in ``extracted.meta["facts"]``
+    facts: list[Fact] = field(default_factory=list)

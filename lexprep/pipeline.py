@@ -3,7 +3,7 @@
 lexprep_prefect.flows composes these through thin tasks (lexprep_prefect.tasks); tests and benchmarks may
 call them directly.
 
-Per document: ``extract -> clean -> categorize -> chunk -> mentions`` (each a function here), then the
+Per document: ``extract -> clean -> categorize -> chunk -> mentions -> facts`` (each a function here), then the
 store saves the result in one transaction. Per matter, after every document: ``resolve`` (mentions ->
 entities) and ``graph`` (relationships). Models and worker pools are created once per process
 (:func:`mention_pool`, :func:`extraction_pool`).
@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 #: processes it again without --retry-failed
 TEMPORARY_FAILURE = "temporary failure: "
 
-STAGES = ("read", "extract", "ocr", "transcribe", "clean", "categorize", "chunk", "mentions", "store", "resolve", "graph")
+STAGES = ("read", "extract", "ocr", "transcribe", "clean", "categorize", "chunk", "mentions", "facts", "store", "resolve",
+          "graph")
 
 
 @contextmanager
@@ -214,13 +215,14 @@ def transcribe_stage(source: SourceFile, data: bytes, extracted: ExtractedDocume
 
 
 def cost_ledger(extracted: ExtractedDocument, settings: Settings) -> dict:
-    """The document's costs: pages per OCR engine, audio seconds, API tokens and an estimate in USD
-    from ``settings.costs`` prices."""
+    """The document's costs: pages per OCR engine, audio seconds, API tokens (transcription and the
+    LLM fact extractor) and an estimate in USD from ``settings.costs`` prices (the LLM's USD is priced
+    when it is called: ``meta["llm_cost_usd"]``)."""
     ocr_pages = dict(extracted.meta.get("ocr_pages") or {})
     audio_seconds = float(extracted.meta.get("audio_seconds") or 0.0) if extracted.segments else 0.0
     asr_engine = extracted.meta.get("engine") if extracted.segments else None
     usd = sum(n * settings.costs.ocr_per_page.get(engine, 0.0) for engine, n in ocr_pages.items())
-    usd += float(extracted.meta.get("llm_usd") or 0.0)  # LLM entity extraction (priced by Settings.llm)
+    usd += float(extracted.meta.get("llm_cost_usd") or 0.0)
     if asr_engine:
         usd += audio_seconds / 60.0 * settings.costs.asr_per_minute.get(asr_engine, 0.0)
     return {
@@ -317,7 +319,7 @@ def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResu
     ("exceeded 900 s extracting mentions"). With ``ner.workers == 0`` it runs unwatched here.
 
     With the llm backend (lexprep.ner.llm_ner) the requests' tokens and price are added to ``meta`` (the
-    document's ``ExtractedDocument.meta``: ``api_tokens_in``/``api_tokens_out``, ``llm_usd``, hence the cost
+    document's ``ExtractedDocument.meta``: ``api_tokens_in``/``api_tokens_out``, ``llm_cost_usd``, hence the cost
     ledger), with ``llm_not_in_text`` (names the model gave that are not in the text) and, for answers that
     could not be used, a ``left_out`` line (the document is then partial).
     """
@@ -364,12 +366,46 @@ def add_llm_usage(meta: dict, usage) -> None:
     """Add an LLM stage's usage (lexprep.llm.Usage) to a document's meta (see :func:`mentions_stage`)."""
     meta["api_tokens_in"] = int(meta.get("api_tokens_in") or 0) + usage.tokens_in
     meta["api_tokens_out"] = int(meta.get("api_tokens_out") or 0) + usage.tokens_out
-    meta["llm_usd"] = round(float(meta.get("llm_usd") or 0.0) + usage.usd, 6)
+    meta["llm_cost_usd"] = round(float(meta.get("llm_cost_usd") or 0.0) + usage.usd, 6)
     meta["llm_calls"] = int(meta.get("llm_calls") or 0) + usage.calls
     if usage.not_in_text:
         meta["llm_not_in_text"] = int(meta.get("llm_not_in_text") or 0) + usage.not_in_text
     for line in usage.problems:
         meta.setdefault("left_out", []).append(line)
+
+
+def facts_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None, extracted: ExtractedDocument,
+                mentions: list[Mention], settings: Settings, before_call: Callable[[], None] | None = None):
+    """The document's facts (lexprep.facts): verified facts, with the mentions the extractor adds
+    (e-mail participants, party names no mention covered) placed in the chunks and appended to
+    ``mentions`` (changed in place). ``extracted.meta["facts"]`` gets the counts, the rejects' reasons
+    and per-document errors; an LLM extractor's tokens and USD go to ``extracted.meta`` for the cost
+    ledger. Returns the :class:`lexprep.facts.FactResult`.
+
+    Raises:
+        ConfigurationError, TransientError: from the LLM extractor (no key, a rejected key; retries
+        exhausted); what a model answered never raises.
+    """
+    from lexprep.facts import FactResult, extract_facts
+    from lexprep.ner import place_in_chunks
+
+    if not chunks or not clean.text.strip():
+        return FactResult()
+    result = extract_facts(clean.text, category.category if category else None, extracted.meta, mentions, settings,
+                           before_call=before_call)
+    if result.mentions:
+        taken = {(m.doc_start, m.doc_end) for m in mentions}
+        new = [m for m in result.mentions if (m.doc_start, m.doc_end) not in taken]
+        mentions.extend(place_in_chunks(new, chunks))
+        mentions.sort(key=lambda m: (m.doc_start, m.doc_end))
+    extracted.meta["facts"] = result.summary()
+    usage = result.usage or {}
+    if usage.get("calls"):
+        extracted.meta["api_tokens_in"] = int(extracted.meta.get("api_tokens_in") or 0) + int(usage.get("api_tokens_in", 0))
+        extracted.meta["api_tokens_out"] = int(extracted.meta.get("api_tokens_out") or 0) + int(usage.get("api_tokens_out", 0))
+        extracted.meta["llm_cost_usd"] = float(extracted.meta.get("llm_cost_usd") or 0.0) + float(
+            usage.get("estimated_cost_usd", 0.0))
+    return result
 
 
 def stop_workers() -> None:
@@ -467,7 +503,7 @@ def needs_engine(stage: Callable[[], ExtractedDocument], extracted: ExtractedDoc
 
 def document_result(source: SourceFile, extracted: ExtractedDocument, clean: CleanText, category: CategoryResult,
                     chunks: list[Chunk], mentions: list[Mention], settings: Settings, timings: dict[str, float],
-                    error: str | None = None) -> DocumentResult:
+                    error: str | None = None, facts: list | None = None) -> DocumentResult:
     """The DocumentResult of a processed document: its final status and its cost ledger; its error says
     what failed or was left out (:func:`partial_reason`), then ``error`` (a missing engine) if any."""
     status = final_status(source, extracted)
@@ -483,6 +519,7 @@ def document_result(source: SourceFile, extracted: ExtractedDocument, clean: Cle
         mentions=mentions,
         timings=timings,
         costs=cost_ledger(extracted, settings),
+        facts=list(facts or []),
     )
 
 
@@ -512,9 +549,11 @@ def run_document(source: SourceFile, data: bytes, settings: Settings) -> Documen
             chunks = chunk_stage(clean, settings)
         with timed(timings, "mentions"):
             mentions = mentions_stage(clean, chunks, category, settings, extracted.meta)
+        with timed(timings, "facts"):
+            facts = facts_stage(clean, chunks, category, extracted, mentions, settings).facts
     except InputError as exc:
         return failure(source, exc, timings)
-    return document_result(source, extracted, clean, category, chunks, mentions, settings, timings, missing)
+    return document_result(source, extracted, clean, category, chunks, mentions, settings, timings, missing, facts)
 
 
 # ---------------------------------------------------------------- per-matter stages
@@ -596,7 +635,10 @@ def resolution_judge(settings: Settings, throttle=None):
 
 
 def graph_matter(store, matter_id: str, settings: Settings) -> dict[str, int]:
-    """Rebuild the matter's relationships from the store. Returns ``{"relationships": n}``."""
+    """Rebuild the matter's relationships from the store: link facts to the entities their mentions
+    resolved to, then the graph (lexprep.graph) plus the typed edges of the facts
+    (lexprep.facts.edges). Returns ``{"relationships": n, "typed_edges": n, "facts_linked": n}``."""
+    from lexprep.facts.edges import typed_edges
     from lexprep.graph import ChunkRef, DocRef, MentionLink, build_relationships
 
     g = store.entities.graph_inputs(matter_id)
@@ -608,8 +650,12 @@ def graph_matter(store, matter_id: str, settings: Settings) -> dict[str, int]:
         settings.graph,
         scoped_entities=g.scoped_entities,
     )
+    linked = store.facts.link_entities(matter_id)
+    facts, first_chunks = store.facts.graph_inputs(matter_id)
+    typed = typed_edges(facts, first_chunks)
+    rels.extend(typed)
     store.entities.replace_relationships(matter_id, rels)
-    return {"relationships": len(rels)}
+    return {"relationships": len(rels), "typed_edges": len(typed), "facts_linked": linked}
 
 
 __all__ = [
@@ -620,6 +666,7 @@ __all__ = [
     "clean_stage",
     "extract_stage",
     "extraction_pool",
+    "facts_stage",
     "limit_attachments",
     "limit_text",
     "partial_reason",

@@ -13,8 +13,9 @@ are started from one long-lived thread, since that signal follows the starting t
 optional initializer once, then serves tasks one at a time and is reused. The parent waits for each
 reply with the task's deadline and reads the worker's resident size (``/proc/PID/statm``) every
 :data:`POLL_S` seconds: past the deadline or the cap the worker's whole process group (converters it
-started included) is killed with SIGKILL, reaped with ``os.wait4`` (its peak resident size comes from
-the kernel's rusage), and the call raises :class:`~lexprep.errors.LimitExceededError`:
+started included) is killed with SIGKILL and reaped (its peak is the largest resident size the parent saw:
+not the kernel's ``ru_maxrss``, which a child inherits from the big process it was forked from), and the
+call raises :class:`~lexprep.errors.LimitExceededError`:
 "exceeded 120 s extracting", "exceeded 2 GiB of memory extracting". The worker also watches itself
 while a task runs (a thread that exits with :data:`EXIT_OVER_MEMORY` past the cap), for when a loaded
 machine does not schedule the parent in time. With ``address_space`` the worker
@@ -59,6 +60,8 @@ log = logging.getLogger(__name__)
 POLL_S = 0.05
 #: seconds a new worker may take to import and run its initializer
 START_TIMEOUT_S = 120.0
+#: seconds between two looks of a busy worker at its own resident size (reading /proc/self/statm: ~10 µs)
+SELF_POLL_S = 0.02
 #: a worker's exit status when its own watch found it over the memory cap
 EXIT_OVER_MEMORY = 86
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -210,7 +213,7 @@ def _own_rss() -> int | None:
         return None
 
 
-def _watch_self(cap: int, busy: threading.Event) -> None:
+def _watch_self(cap: int, busy: threading.Event, conn: Connection, lock: threading.Lock) -> None:
     """The worker's own look at its resident size while a task runs: over ``cap`` it exits at once with
     :data:`EXIT_OVER_MEMORY`. A second line behind the parent's watch, which a loaded machine may not
     schedule in time (seen: a worker grew to 1.9 GiB past a 200 MiB cap); this thread needs the GIL,
@@ -219,8 +222,13 @@ def _watch_self(cap: int, busy: threading.Event) -> None:
         busy.wait()
         rss = _own_rss()
         if rss is not None and rss > cap and busy.is_set():
+            if lock.acquire(timeout=0.2):  # the reply the parent reads, with this task's peak (VmHWM)
+                try:
+                    conn.send(("memory", None, _peak_rss(), True))
+                except Exception:  # noqa: BLE001 - the exit status says it too
+                    pass
             os._exit(EXIT_OVER_MEMORY)
-        time.sleep(POLL_S)
+        time.sleep(SELF_POLL_S)
 
 
 def _serve(fd: int) -> None:
@@ -241,8 +249,9 @@ def _serve(fd: int) -> None:
             init_error = _pack_exc(exc)
     conn.send(("ready", init_error))
     busy = threading.Event()
+    lock = threading.Lock()  # one message at a time on the pipe (the task's reply, the watch's report)
     if config.get("memory_bytes"):
-        threading.Thread(target=_watch_self, args=(int(config["memory_bytes"]), busy), daemon=True,
+        threading.Thread(target=_watch_self, args=(int(config["memory_bytes"]), busy, conn, lock), daemon=True,
                          name="lexprep-memory-watch").start()
     while True:
         try:
@@ -263,14 +272,15 @@ def _serve(fd: int) -> None:
         args = None
         # the peak virtual size cannot be reset: past half the limit a fresh worker takes the next task
         leaving = bool(cap and _vm_peak() >= cap // 2)
-        try:
-            conn.send((*reply, _peak_rss(), leaving))
-        except MemoryError:
-            conn.send(("memory", None, _peak_rss(), True))
-            return
-        except Exception as exc:  # an unpicklable result
-            conn.send(("error", _pack_exc(RuntimeError(f"result could not be sent back: {exc}")), _peak_rss(),
-                       leaving))
+        with lock:
+            try:
+                conn.send((*reply, _peak_rss(), leaving))
+            except MemoryError:
+                conn.send(("memory", None, _peak_rss(), True))
+                return
+            except Exception as exc:  # an unpicklable result
+                conn.send(("error", _pack_exc(RuntimeError(f"result could not be sent back: {exc}")), _peak_rss(),
+                           leaving))
         reply = None
         if leaving:
             return
@@ -362,6 +372,7 @@ class _Worker:
         then dead) or the task's own exception (the worker stays)."""
         started = time.monotonic()
         deadline = started + timeout_s
+        self.peak_rss = 0  # the largest resident size seen (polls), until the worker's own figure comes
         try:
             self.conn.send((fn_ref, args))
             while True:
@@ -373,6 +384,8 @@ class _Worker:
                     reply = self.conn.recv()
                     break
                 rss = rss_bytes(self.pid)
+                if rss is not None:
+                    self.peak_rss = max(self.peak_rss, rss)
                 if memory_bytes and rss is not None and rss > memory_bytes:
                     self.kill()
                     raise LimitExceededError(f"exceeded {format_bytes(memory_bytes)} of memory {what}")
@@ -414,7 +427,7 @@ class _Worker:
         self.reap()
 
     def reap(self) -> int | None:
-        """Wait for the dead worker: its exit code (negative: the signal); its peak RSS from rusage."""
+        """Wait for the dead worker: its exit code (negative: the signal)."""
         if not self.dead:
             self.dead = True
             try:
@@ -426,9 +439,10 @@ class _Worker:
             except (ProcessLookupError, PermissionError):
                 pass
             try:
-                _, status, usage = os.wait4(self.pid, 0)
+                # not the kernel's ru_maxrss: a child keeps the high-water mark of the process it was
+                # forked from across exec (Linux), so a big parent would make every killed worker look big
+                _, status, _usage = os.wait4(self.pid, 0)
                 self.proc.returncode = os.waitstatus_to_exitcode(status)
-                self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
             except ChildProcessError:
                 self.proc.poll()
         return self.proc.returncode
@@ -524,7 +538,8 @@ class GuardedPool:
             timeout_s: the task's time budget (seconds), counted from when a worker takes it.
             what: the activity for messages ("extracting" -> "exceeded 120 s extracting").
             stats: filled with ``wall_s`` (seconds), ``peak_rss`` (bytes: the worker's peak resident
-                size during this task, or over its life when it had to be killed) and ``pid``.
+                size during this task as the worker measured it (VmHWM), or the largest the parent saw when it had
+                to be killed) and ``pid``.
 
         Raises:
             LimitExceededError: over the time budget or the memory cap (the worker was killed).

@@ -253,6 +253,10 @@ class GraphSettings(BaseModel):
         300, description="two mentions co-occur when they start at most this many characters apart in one "
         "document (about a sentence or two): bounded, unlike every pair of a chunk", ge=1,
     )
+    cooccurrence_max_neighbours: int = Field(
+        2, ge=0, description="each mention co-occurs with at most this many following mentions (of other entities) "
+        "inside the window, so that lists of names do not make every pair an edge (0 = no cap)",
+    )
 
 
 class OcrSettings(BaseModel):
@@ -321,6 +325,32 @@ class AsrSettings(BaseModel):
     vad_filter: bool = Field(False, description="faster-whisper: skip non-speech with its Silero VAD")
 
 
+class FactSettings(BaseModel):
+    """Structured extraction of facts per document (lexprep.facts)."""
+
+    kind: Literal["rules", "llm", "none"] | None = Field(
+        None, description="rules (offline patterns over the text and its mentions) | llm (an OpenAI-compatible "
+        "chat model with structured outputs) | none; None = the profile's default (local/gpu: rules, cloud: llm)"
+    )
+    llm_model: str = Field("gpt-4o-mini", description="chat model for kind=llm (any OpenAI-compatible server's name)")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible base URL (vLLM, Ollama, llama.cpp server, Azure ...); None = OpenAI's"
+    )
+    llm_api_key: SecretStr | None = Field(None, description="API key (or OPENAI_API_KEY; a local server may need none)")
+    llm_window_chars: int = Field(
+        24_000, ge=1_000, description="text sent per call; a longer document is read in windows of this size"
+    )
+    llm_window_overlap_chars: int = Field(1_000, ge=0, description="overlap of consecutive windows (characters)")
+    llm_max_windows: int = Field(8, ge=1, description="most windows read per document (the rest is left out and said so)")
+    llm_max_output_tokens: int = Field(4_096, ge=64, description="completion budget per call (tokens)")
+    timeout_s: float = Field(120.0, description="per-request timeout (seconds)")
+    max_attempts: int = Field(4, ge=1, description="attempts per call on a transient error (timeout, 429, 5xx)")
+    retry_wait_s: float = Field(1.0, description="backoff unit (seconds); random-exponential waits, capped at 30x this")
+    rules_also: bool = Field(
+        True, description="kind=llm: also run the rules and keep their facts where the model gave none of that kind"
+    )
+
+
 class QualitySettings(BaseModel):
     """Data-quality gates on a matter's stored rows (lexprep.quality: Great Expectations or the same checks
     in pandas)."""
@@ -355,6 +385,10 @@ class CostSettings(BaseModel):
     asr_per_minute: dict[str, float] = Field(
         default_factory=lambda: {"faster-whisper": 0.0, "openai-whisper": 0.0, "openai": 0.006},
         description="USD per minute of audio, by engine",
+    )
+    llm_per_million_tokens: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60)},
+        description="USD per million (input, output) tokens, by chat model; a model not listed costs 0",
     )
 
 
@@ -400,6 +434,7 @@ class Settings(BaseSettings):
     costs: CostSettings = Field(default_factory=CostSettings)
     deployments: StageDeployments = Field(default_factory=StageDeployments)
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    facts: FactSettings = Field(default_factory=FactSettings)
 
     def ocr_engine(self) -> str:
         """The OCR engine in force: ``ocr.engine`` or the profile's default."""
@@ -425,6 +460,10 @@ class Settings(BaseSettings):
         """Whether LLM-assisted resolution runs: ``resolve.llm`` or the profile's default (cloud)."""
         return self.resolve.llm if self.resolve.llm is not None else self.profile == "cloud"
 
+    def facts_kind(self) -> str:
+        """The fact extractor in force: ``facts.kind`` or the profile's default."""
+        return self.facts.kind or {"local": "rules", "cloud": "llm", "gpu": "rules"}[self.profile]
+
     def resolved_db_url(self) -> str:
         return self.db_url or f"sqlite:///{os.path.abspath('lexprep.db')}"
 
@@ -446,4 +485,6 @@ class Settings(BaseSettings):
                            self.ocr.use_embedded_resolution, self.ocr.tesseract_lang, self.ocr.tesseract_psm]
         relevant["asr"] = [self.asr_engine(), self.asr.model, self.asr.language, self.asr.split_stereo,
                            self.asr.diarization]
+        if self.facts_kind() != "rules":  # the default leaves fingerprints of earlier stores unchanged
+            relevant["facts"] = [self.facts_kind(), self.facts.llm_model, self.facts.llm_base_url]
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,6 +1,6 @@
 """E-mail: EML with the standard library's ``email`` package, MSG with extract-msg.
 
-The part's text is a header block (From, To, Cc, Date, Subject) followed by the body, so that names in
+The part's text is a header block (From, To, Cc, Bcc, Date, Subject) followed by the body, so that names in
 the headers are searchable and carry entities. Headers are kept in ``meta`` (from, to, cc, bcc, date
 as ISO 8601 when parseable, subject, message_id, in_reply_to, references). Attachments become
 :class:`~lexprep.models.Attachment` records, processed as child documents; so does every message
@@ -28,7 +28,7 @@ from lexprep.extract.sniff import _decode_head
 from lexprep.models import Attachment, ExtractedDocument, Page, PageMethod
 from lexprep.settings import LimitSettings
 
-_HEADER_ORDER = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("date", "Date"), ("subject", "Subject"))
+_HEADER_ORDER = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("date", "Date"), ("subject", "Subject"))
 
 
 def _iso_date(value: str | None) -> str | None:

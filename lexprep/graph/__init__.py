@@ -7,13 +7,16 @@ Edges (lexprep.models.Relationship; node kinds ``document``, ``chunk``, ``entity
   mention in the overlap of two chunks counts for both: each chunk names the entity), evidence = the chunk.
 - ``CO_OCCURS`` entity -> entity for two matter-wide entities with labels in
   ``settings.cooccurrence_labels`` mentioned within ``settings.cooccurrence_window_chars`` of each other
-  in one document (bounded: each mention pairs only with its neighbours, never every pair of a
-  chunk); one edge per unordered pair with ``source_id < target_id``, weight = the number of such
+  in one document (bounded: each mention pairs only with the next ``settings.cooccurrence_max_neighbours``
+  mentions of other entities inside that window, never every pair of a chunk); one edge per unordered pair with ``source_id < target_id``, weight = the number of such
   mention pairs, evidence = the chunk holding the first. Document-scoped entities (a bare role or
   court word resolved only inside its document) get none. ``settings.cooccurrence=False`` turns them off.
 - ``CITES`` document -> entity for CASE and LAW entities mentioned in the document, weight = mentions
   in the document, evidence = the first chunk holding one.
 - ``HAS_ATTACHMENT`` document -> document for every document with a ``parent_id`` (weight 1).
+
+The typed edges built from facts (PARTY_TO, SENT, RECEIVED, REPLY_TO, REPRESENTS, JUDGE_OF, FILED_IN,
+GOVERNED_BY) are added by lexprep.pipeline.graph_matter (lexprep.facts.edges).
 
 The edge list is sorted by (type, source_id, target_id).
 """
@@ -75,7 +78,8 @@ def build_relationships(
         chunks: their chunks, in document and chunk order.
         mentions: one link per mention.
         entity_labels: entity id -> label, for every entity the mentions point to.
-        settings: GraphSettings (``cooccurrence``, ``cooccurrence_labels``, ``cooccurrence_window_chars``).
+        settings: GraphSettings (``cooccurrence``, ``cooccurrence_labels``, ``cooccurrence_window_chars``,
+            ``cooccurrence_max_neighbours``: 0 = every later mention in the window).
         scoped_entities: ids of document-scoped entities (no CO_OCCURS edges).
 
     Returns:
@@ -88,6 +92,7 @@ def build_relationships(
 
     co_labels = set(settings.cooccurrence_labels) if getattr(settings, "cooccurrence", True) else set()
     window = int(getattr(settings, "cooccurrence_window_chars", 300))
+    neighbours = int(getattr(settings, "cooccurrence_max_neighbours", 0) or 0)
     edges: list[Relationship] = []
     doc_chunks: dict[str, list[ChunkRef]] = defaultdict(list)
     seen_chunks: set[str] = set()
@@ -137,12 +142,14 @@ def build_relationships(
                     and m.entity_id not in scoped_entities]
         for a in range(len(linkable)):
             ka, ma = linkable[a]
+            paired = 0
             for b in range(a + 1, len(linkable)):
                 kb, mb = linkable[b]
-                if mb.start - ma.start > window:
+                if mb.start - ma.start > window or (neighbours and paired >= neighbours):
                     break
                 if ma.entity_id == mb.entity_id:
                     continue
+                paired += 1
                 pair = (ma.entity_id, mb.entity_id) if ma.entity_id < mb.entity_id else (mb.entity_id, ma.entity_id)
                 pair_weight[pair] += 1
                 if home[ka] is not None:

@@ -70,6 +70,7 @@ def combine(text: str, statistical: list[Span], citations: list, rules: list[Spa
 
     ctx = filters.DocContext(text, contract=category in CONTRACT_CATEGORIES)
     refined = [r for s in statistical if (r := filters.refine(s, ctx)) is not None]
+    rules = [r for s in rules if (r := filters.repair_rule_span(s, ctx)) is not None]
     cite_spans = [Span(c.label, c.start, c.end, 1.0, c.kind, "eyecite", c.normalized) for c in citations]
     merged = merge_spans(refined, cite_spans + rules)
     info = {(c.start, c.end): c for c in citations}

@@ -55,12 +55,15 @@ _LEAD_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CASE_NAME = re.compile(r"\sv\.?\s|\svs\.?\s|^In re\b|^Ex parte\b|^Matter of\b|^In the Matter\b|^Estate of\b")
+_SENTENCE_STOP = re.compile(r"(?<!\bv)(?<!\bvs)(?<!\b[A-Z])(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bDept)(?<!\bNo)(?<!\bSt)"
+                            r"\.[ \t\n]+|;[ \t\n]+")
 _YEAR_PAREN = re.compile(r"([,\s]*)\(([^()]{0,60}?\b(?:1[6-9]\d\d|20\d\d))\)")
 #: capitalised words joined by "&", "of" or "and" right before where eyecite's case name starts
 _NAME_CONTINUES = re.compile(r"(?:(?-i:[A-Z])[\w.'’-]*\s+)+(?:&|and|of|the)\s+$")
 #: what may stand between parallel citations of one case: punctuation and the previous one's pin cite
 _BETWEEN_PARALLEL = re.compile(r"[\s,;\[\]()]*(?:(?:at\s+)?[\d*][\d\-–—,\s n.*]*)?[\s,;\[\]()]*")
 _LAW_TAIL = re.compile(r"(?:\([A-Za-z0-9]{1,4}\))*(?:,?\s*\((?:[A-Z][\w.]*\s*)*(?:1[6-9]\d\d|20\d\d)\))?")
+_STAT_AFTER = re.compile(r"\s+Stat\.\s+\d+")
 _ID_SECTION = re.compile(r"[\s,]*(?:at\s+)?(§§?\s*[0-9][0-9A-Za-z.\-:]*(?:\([0-9A-Za-z]{1,4}\))*)")
 
 _log = logging.getLogger(__name__)
@@ -105,6 +108,34 @@ def _law_normalized(c) -> str:
     if (c.groups or {}).get("subject"):
         return _clean(c.matched_text())
     return _clean(c.corrected_citation())
+
+
+_SIGNALS = frozenset("see cf. cf also accord but e.g., e.g. compare with and contra".split())
+_NAME_TOKEN = re.compile(r"(?:[A-Z][\w'’.,&-]*|&|of|the|and|de|la|del|der|van|von|du|ex|rel\.|d/b/a)$")
+
+
+def _name_before_v(joined: str, start: int) -> int:
+    """Where a case name eyecite cut after "v." really starts: "Fidelity Fed. Sav. & Loan Assn. v. De la
+    [Cuesta], 458 U. S. 141" -> the plaintiff's first word (name-like words back to a citation signal or
+    the sentence's punctuation)."""
+    m = re.search(r"\s(?:v|vs)\.\s+(?:[\w'’.-]+\s+){0,3}$", joined[max(0, start - 60):start])
+    if not m:
+        return start
+    vpos = max(0, start - 60) + m.start()
+    head = joined[max(0, vpos - 160):vpos]
+    tokens = list(re.finditer(r"\S+", head))
+    first = None
+    for t in reversed(tokens):
+        w = t.group(0)
+        if w.casefold() in _SIGNALS or w[-1] in ";:(" or not _NAME_TOKEN.match(w) or \
+                (w.endswith(".") and w[:-1].islower()):
+            break
+        first = t
+    if first is None:
+        return start
+    while first is not None and first.group(0) in ("&", "of", "the", "and"):
+        first = next((t for t in tokens if t.start() > first.start()), None)
+    return start if first is None else max(0, vpos - 160) + first.start()
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -254,11 +285,23 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         if more and start > 0:  # "Watchtower Bible & " + "Tract Soc'y of N.Y., Inc. v. Colombani"
             head = _LEAD_WORDS.match(joined[more.start():start])
             start = more.start() + (head.end() if head else 0)
+        if re.match(r"re\s", joined[start:core_start]) and re.search(r"\((?:In|in)\s+$", joined[max(0, start - 6):start]):
+            # "Quiros Lopez v. Unanue Casal (In re Unanue Casal), 998 F.2d 28": the name before the parenthesis
+            window = joined[max(0, start - 220):start]
+            named = re.search(r"((?-i:[A-Z])[^.;()\n]{0,100}?\sv\.\s[^;()\n]{1,100}?)\s*\((?:In|in)\s+$", window)
+            if named:
+                start = max(0, start - 220) + named.start(1)
+        start = _name_before_v(joined, start)
+        inre = re.search(r"(?<![\w.])(?:In|in)\s+re\s+$", joined[max(0, start - 10):start])
+        if inre and not re.match(r"(?:In|in)\s+re\b", joined[start:core_start]):
+            start = max(0, start - 10) + inre.start()  # "In re [Recticel Foam Corp.], 859 F.2d 1000"
         lead = " ".join(re.sub(r"<[^>]{0,20}>", "", joined[start:core_start]).split()).strip(" ,")
         if _CASE_NAME.search(lead) and len(lead) <= 160:
             case_name = lead  # the name as written ("Roman Catholic Diocese of Brooklyn v. Cuomo")
         if case_name and ("§" in case_name or not _CASE_NAME.search(case_name)):
             case_name = None  # eyecite took words of the sentence for a case name ("Compact §2.11")
+        if not case_name and lead and re.search(r"\d", lead) and not re.match(r"(?i)(?:Nos?\.|Case|Civil|Civ\.|Docket)\s", lead):
+            start = core_start  # "App. to Pet. for Cert. 72a-73a, [2009 WL 3922803]": words of the sentence
         if reporter in RECORD_REPORTERS and not (case_name and md.year):
             continue  # "1 App. 13": a record or appendix cite, not the Ohio Appellate Reports
         start, end = _strip_span(text, start, end)
@@ -293,11 +336,26 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
             s = c.span()[0]
             tail = _LAW_TAIL.match(joined, c.span()[1])  # subsections and a year, never an explanatory parenthetical
             e = min(tail.end() if tail else c.span()[1], next_start(c.span()[0]))
+            norm = _law_normalized(c)
+            stat = _STAT_AFTER.match(joined, c.span()[1])
+            if stat and re.search(r",\s*\d+$", joined[c.span()[0]:c.span()[1]]):
+                # "Pub. L. 96-564, 94" + " Stat. 3305": the Statutes at Large cite eyecite cut in two
+                e = max(e, stat.end())
+                norm = _clean(f"{norm} {' '.join(stat.group(0).split())}")
             s, e = _strip_span(text, s, e)
-            out.append(Citation("FullLawCitation", "LAW", s, e, _law_normalized(c), attrs={
+            out.append(Citation("FullLawCitation", "LAW", s, e, norm, attrs={
                 k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
             span_of[id(c)] = (s, e)
             law_by_id[id(c)] = c
+    laws = [x for x in out if x.kind == "FullLawCitation"]
+    for inner in laws:  # "94 Stat. 3305" inside "Pub. L. 96-564, 94 Stat. 3305": one mention, one authority
+        outer = next((x for x in laws if x is not inner and x.start <= inner.start and inner.end <= x.end
+                      and (x.end - x.start) > (inner.end - inner.start)), None)
+        if outer is not None:
+            out.remove(inner)
+            for key, sp in list(span_of.items()):
+                if sp == (inner.start, inner.end):
+                    span_of[key] = (outer.start, outer.end)
 
     # ---- eyecite's own resolution of short forms
     resolved: dict[int, object] = {}
@@ -316,21 +374,30 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
     # ---- short forms, in document order; "previous" is the last authority cited before each
     taken = sorted((c.start, c.end) for c in out)
     previous: object | None = None
+    interrupted = False  # a bare section or a record cite came after ``previous``
     order = sorted(cites, key=lambda c: c.span()[0])
     skip: set[int] = set()
     for i, c in enumerate(order):
         kind = type(c).__name__
         if id(c) in span_of:
-            previous = c
+            previous, interrupted = c, False
             continue
         if id(c) in skip:
             continue
         core_start, core_end = c.span()
         if any(s <= core_start < e for s, e in taken):
             continue  # inside a full citation's span (a parallel cite, an overrun)
+        if kind == "UnknownCitation" or kind.startswith("Full"):
+            # a bare section ("Compact §5.05(b)(1)") or a record cite ("1 App. 22") after a case: an "Id."
+            # that follows stands for that, not for the case (eyecite resolves it to nothing)
+            interrupted = True
         full = resolved.get(id(c))
         if kind == "IdCitation":
             target = full or previous
+            if full is None and interrupted and previous is not None and id(previous) not in law_by_id:
+                # "Texas v. Oklahoma ... Compact §5.05(b)(1). Id., at 25": not the case; the section's own law
+                # is not known here (the last statute cited may be another), so no link at all
+                target = None
             if target is None:
                 continue
             start, end = _strip_span(text, core_start, max(core_end, c.full_span()[1]))
@@ -348,7 +415,7 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
                     out.append(Citation("IdCitation", "LAW", start, end, f"{code} {section}".strip(),
                                         attrs={"id_of": _law_normalized(target)}))
                     taken.append((start, end))
-                    previous = c
+                    previous, interrupted = c, False
                     continue
             link = span_of.get(id(target))
             if link is None:
@@ -362,9 +429,10 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
         if kind in ("ShortCaseCitation", "SupraCitation", "ReferenceCitation"):
             s, e = c.full_span()
             start = max(min(s, core_start), prev_end(core_start))
-            sentence = max(joined.rfind(". ", start, core_start), joined.rfind("; ", start, core_start))
-            if sentence >= 0:
-                start = sentence + 2
+            # the sentence's start: a ". " that ends no abbreviation ("Alabama v. North Carolina", "U. S.", "Co.")
+            stops = [m.end() for m in _SENTENCE_STOP.finditer(joined, start, core_start)]
+            if stops:
+                start = stops[-1]
             start, end = _strip_span(text, start, max(core_end, min(e, next_start(core_start))))
             target = full
             if target is None and kind == "SupraCitation":
@@ -376,7 +444,7 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
                         out.append(Citation(kind, "CASE", start, end, None, hits[-1], "supra",
                                             attrs={k: v for k, v in {"pin_cite": _pin(c)}.items() if v}))
                         taken.append((start, end))
-                        previous = c
+                        previous, interrupted = c, False
                         continue
             link = span_of.get(id(target)) if target is not None else None
             method = {"ShortCaseCitation": "short_cite", "SupraCitation": "supra", "ReferenceCitation": "reference"}[kind]
@@ -391,7 +459,7 @@ def find_citations(text: str, contract: bool = False) -> list[Citation]:
             else:
                 continue
             taken.append((start, end))
-            previous = c
+            previous, interrupted = c, False
             continue
         if kind == "FullJournalCitation":
             s, e = _strip_span(text, *c.full_span())

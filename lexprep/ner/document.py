@@ -62,10 +62,10 @@ _DEFINITION = re.compile(
 _ALSO_KNOWN = re.compile(r"(?i)[\s,]*(?:(?:a|an)[ \t][^()\"“”\n]{0,80}?[ \t])?(?:d/?b/?a|doing\s+business\s+as|f/?k/?a|"
                          r"formerly\s+known\s+as|a/?k/?a|also\s+known\s+as|trading\s+as|t/a)\b[\s,:]*")
 #: after a defined term that is an ordinary word, what makes it part of another name or a heading
-_MODIFIER = re.compile(r"[ \t]+(?:[A-Z][a-z]+(?![\w'’])|of[ \t]+[A-Z])")
+_MODIFIER = re.compile(r"[ \t]*\n?[ \t]*(?<=\s)(?:(?-i:[A-Z][a-z]+)(?:['’]s|['’])?(?![\w'’])|of[ \t]+(?-i:[A-Z]))")
 #: "Hernandez Roman, et al. v. Wolf": the first party's name of a case named in the text (not a caption line)
-_CASE_FIRST_PARTY = re.compile(r"(?<![\w.])((?-i:[A-Z][\w'’-]+)(?:[ \t]+(?-i:[A-Z][\w'’-]+)){1,3}),?(?:[ \t]+et[ \t]+al\.,?)?"
-                               r"[ \t]+v\.[ \t]+(?-i:[A-Z])")
+_CASE_FIRST_PARTY = re.compile(r"(?<![\w.])((?-i:[A-Z][\w'’-]+)(?:[ \t]+(?-i:[A-Z][\w'’-]+)){1,3}),?"
+                               r"(?:[ \t]+(?:et|ET)[ \t]+(?:al|AL)\.,?)?[ \t]+(?:v|V|vs|VS)\.[ \t]+(?-i:[A-Z])")
 #: what may stand between a party's name and its definition: "Ingram Micro, a corporation organized under ...,
 #: having a place of business at ..., (" -- a description of the party, never a clause of the contract
 _DESCRIPTOR = re.compile(
@@ -73,7 +73,13 @@ _DESCRIPTOR = re.compile(
     r"acting\s|doing\s|formerly\s|residing\s|of\s)[^\"“”()]*)?[\s,]*",
     re.IGNORECASE,
 )
-_NAME_PART_BEFORE = re.compile(r"(?<![.!?:;]\s)(?<!^)(?-i:[A-Z][a-z]+)[ \t]+$")
+_NAME_PART_BEFORE = re.compile(r"(?<![.!?:;]\s)(?<!^)(?-i:[A-Z][a-z]+|[A-Z]{2,}[a-z]?)[ \t]+$")
+#: "a Standard representative": the term used of the party's people or things (a noun after it), not "a Carrier in"
+_ATTRIBUTIVE = re.compile(r"[ \t]+(?!(?:in|on|at|or|and|to|for|of|with|by|shall|may|will|must|is|was|that|which|who|under|"
+                          r"from|as|if|has|had|whose)\b)[a-z]+")
+#: "a NETGEAR Distributor", "an authorized distributor", "each such other Carrier": any one of a kind, not the party
+_GENERIC_BEFORE = re.compile(r"(?<![\w'’])(?:a|an|any|another|other|each|every|no|authorized|approved)[ \t\n]+"
+                             r"(?:(?-i:[A-Z][\w&-]*)[ \t]+)?$", re.IGNORECASE)
 _PLURAL_DEF = re.compile(r"\b(?:collectively|together|each|jointly)\b", re.IGNORECASE)
 _BARE_COURT = re.compile(r"^(?:(?:United\s+States|U\.\s?S\.)\s+)?(?:District|Bankruptcy|Supreme|Superior|Circuit|Appellate|"
                          r"Trial|Tax)?\s*Court(?:\s+of\s+Appeals?)?$", re.IGNORECASE)
@@ -424,8 +430,10 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             if _overlaps(o, target) or any(_overlaps(o, p) for p in occupied):
                 continue
             if ordinary and (_MODIFIER.match(text, occ.end()) or _NAME_PART_BEFORE.search(text, max(0, occ.start() - 30),
-                                                                                         occ.start())):
-                continue  # "Distributor Agreement", "Grace Community Chapel": the word in another name
+                                                                                         occ.start())
+                             or (_GENERIC_BEFORE.search(text, max(0, occ.start() - 40), occ.start())
+                                 and not _ATTRIBUTIVE.match(text, occ.end()))):
+                continue  # "Distributor Agreement", "Grace Community Chapel": the word in another name; "a Carrier"
             added.append(Linked(Span(ante.span.label, o[0], o[1], 1.0, "defined_term", "definition"), target,
                                 "defined_term", attrs={"evidence": evidence}))
     if added:
@@ -588,11 +596,17 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
     out = kept_out
 
     # a case called by its first party ("a decision in Hernandez Roman", "Zepeda Rivas originated"): not the party
-    case_names = {" ".join(m.group(1).split()).casefold() for m in _CASE_FIRST_PARTY.finditer(text)}
+    firsts = list(_CASE_FIRST_PARTY.finditer(text))
+    case_names = {" ".join(m.group(1).split()).casefold() for m in firsts}
     if case_names:
         out = [x for x in out if not (x.span.extractor == "spacy" and x.span.label in ("PERSON", "ORG")
                                       and len(text[x.span.start:x.span.end].split()) >= 2
                                       and " ".join(text[x.span.start:x.span.end].split()).casefold() in case_names)]
+        # a piece of the first party's name ("HERNANDEZ" of "HERNANDEZ ROMAN, ET AL. V. WOLF")
+        inside = [(m.start(1), m.end(1)) for m in firsts]
+        out = [x for x in out if not (x.span.extractor == "spacy" and x.span.label in ("PERSON", "ORG", "GPE")
+                                      and any(a <= x.span.start and x.span.end <= b and (a, b) != (x.span.start, x.span.end)
+                                              for a, b in inside))]
 
     # one span, one mention; a link must point at a kept mention
     out.sort(key=lambda x: (x.span.start, -(x.span.end - x.span.start)))

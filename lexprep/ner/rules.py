@@ -259,6 +259,11 @@ STATE_CODE_RE = re.compile(
 )
 
 
+#: words that alone make no law's name ("Rules and Regulations", "Applicable Laws")
+GENERIC_LAW_WORDS = frozenset("""rules rule regulations regulation laws law statutes statute code codes act acts
+ordinances ordinance and or of the applicable federal state local all other such any""".split())
+
+
 def statute_spans(text: str) -> list[Span]:
     """LAW mentions: the forms of STATUTE_RE, STATE_CODE_RE and NAMED_LAW_RE (normalized = the match
     on one line, without a leading article)."""
@@ -276,10 +281,16 @@ def statute_spans(text: str) -> list[Span]:
             start += stop.end()
             value = value[stop.end():]
             stop = _LAW_STOP.match(value)
+        joined = re.search(r"[ \t]+(?:and|or)[ \t]+the[ \t]+", value)
+        if joined:  # "Carrier and the Red River Compact": the law is what follows "and the"
+            start += joined.end()
+            value = value[joined.end():]
         if len(value.split()) < 2 and not value.endswith("Amendment"):
             continue  # "Act", "Code" alone: a reference, not a name
         if re.search(r"\b(?:of|and|the|for|on)[ \t]+(?:Act|Code|Compact|Treaty|Constitution)$", value):
             continue  # "Consent of the Compact": a phrase about a law, not its name
+        if all(w.casefold().strip(".,;") in GENERIC_LAW_WORDS for w in value.split()):
+            continue  # "Rules and Regulations": a kind of law, not one
         out.append(Span("LAW", start, m.end(), 1.0, "named_law", "rules", " ".join(value.split())))
     return out
 

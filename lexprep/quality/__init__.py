@@ -87,7 +87,7 @@ class QualityReport:
             "seconds", "failed_expectations": [{"expectation" (GX type), "check" (in words),
             "column", "unexpected_count", "sample_ids" (at most SAMPLE_IDS), "error" (if the
             expectation raised)}]}}``.
-        quarantined: ``{"documents"|"chunks"|"mentions": [ids flagged]}`` (quarantine mode only;
+        quarantined: ``{"documents"|"chunks"|"mentions"|"facts": [ids flagged]}`` (quarantine mode only;
             empty lists otherwise).
         matter_id, run_id: what was validated, and the store run it belongs to (if any).
         on_failure: the mode in force (fail | quarantine | warn).
@@ -355,7 +355,7 @@ def run_quality_gates(
     failed_tables = [table for table in TABLES if not suites[table]["success"]]
     success = not failed_tables
 
-    quarantined: dict[str, list[str]] = {"documents": [], "chunks": [], "mentions": []}
+    quarantined: dict[str, list[str]] = {"documents": [], "chunks": [], "mentions": [], "facts": []}
     if mode == "quarantine":
         store.clear_quarantine(matter_id)
         for target in quarantined:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, String, case, cast, func, select
 
+from lexprep.facts import DATE_KINDS
+from lexprep.facts.dates import valid_iso_date
 from lexprep.store import schema as t
 
 if TYPE_CHECKING:
@@ -30,8 +32,10 @@ FRAME_COLUMNS: dict[str, tuple[str, ...]] = {
     "mentions": ("id", "chunk_id", "document_id", "label", "start", "end", "doc_start", "doc_end", "score",
                  "chunk_len"),
     "entities": ("id", "label", "name", "mention_count"),
+    "facts": ("id", "document_id", "kind", "evidence_source", "normalized", "confidence", "evidence_ok"),
 }
-_TEXT_COLUMNS = {"id", "status", "document_id", "method", "chunk_id", "label", "name"}
+_TEXT_COLUMNS = {"id", "status", "document_id", "method", "chunk_id", "label", "name", "kind", "evidence_source",
+                 "normalized"}
 
 
 def _stripped_length(col: Any, dialect: str) -> ColumnElement[int]:
@@ -59,7 +63,11 @@ def _frame(conn: Connection, table: str, query: Any) -> pd.DataFrame:
 
 
 def load_frames(conn: Connection, matter_id: str) -> dict[str, pd.DataFrame]:
-    """The matter's documents, pages, chunks, mentions and entities as DataFrames (see FRAME_COLUMNS).
+    """The matter's documents, pages, chunks, mentions, entities and facts as DataFrames (see FRAME_COLUMNS).
+
+    The facts frame's ``evidence_ok`` (1 when the document's text at the fact's span is its evidence,
+    compared by the database) and, added here, ``is_date`` (1 for a date kind) and ``date_ok`` (1 when
+    ``normalized`` is a real ISO date).
 
     Numeric columns are float64 (NULL is NaN) so that nullable and non-nullable columns compare alike.
     """
@@ -116,13 +124,27 @@ def load_frames(conn: Connection, matter_id: str) -> dict[str, pd.DataFrame]:
     entities = (
         select(e.id, e.label, e.name, e.mention_count).where(e.matter_id == matter_id).order_by(e.id)
     )
+    f = t.facts.c
+    same = func.substr(d.text, f.evidence_start + 1, f.evidence_end - f.evidence_start) == f.evidence_text
+    facts = (
+        select(f.id, f.document_id, f.kind, f.evidence_source,
+               case((f.kind.in_(sorted(DATE_KINDS)), f.normalized), else_=None), f.confidence,
+               case((same, 1), else_=0))
+        .join(t.documents, f.document_id == d.id)
+        .where(f.matter_id == matter_id)
+        .order_by(f.document_id, f.evidence_start, f.id)
+    )
     frames = {
         "documents": _frame(conn, "documents", documents),
         "pages": _frame(conn, "pages", pages),
         "chunks": _frame(conn, "chunks", chunks),
         "mentions": _frame(conn, "mentions", mentions),
         "entities": _frame(conn, "entities", entities),
+        "facts": _frame(conn, "facts", facts),
     }
+    fact_frame = frames["facts"]
+    fact_frame["is_date"] = fact_frame["kind"].isin(sorted(DATE_KINDS)).astype("float64")
+    fact_frame["date_ok"] = fact_frame["normalized"].map(valid_iso_date).astype("float64")
     chunk_frame = frames["chunks"]
     chunk_frame["span"] = chunk_frame["char_end"] - chunk_frame["char_start"]
     return frames

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lexprep.facts import KINDS
 from lexprep.models import DocStatus, Label, PageMethod
 from lexprep.settings import Settings
 
@@ -25,7 +26,7 @@ DOC_STATUSES = tuple(s.value for s in DocStatus)
 LABELS = tuple(label.value for label in Label)
 
 #: the tables validated, in order
-TABLES = ("documents", "pages", "chunks", "mentions", "entities")
+TABLES = ("documents", "pages", "chunks", "mentions", "entities", "facts")
 
 #: a row condition: all of (column, operator, value) must hold; operators ==, !=, <, <=, >, >=
 Condition = tuple[tuple[str, str, Any], ...]
@@ -69,6 +70,7 @@ def checks(settings: Settings) -> list[Check]:
     page_doc = ("documents", "document_id")
     chunk = ("chunks", "id")
     mention = ("mentions", "id")
+    fact = ("facts", "id")
     done = ("status", "==", DocStatus.done.value)
     return [
         # documents
@@ -121,4 +123,14 @@ def checks(settings: Settings) -> list[Check]:
         Check("entities", "name is not blank", "ExpectColumnValuesToMatchRegex", {"column": "name", "regex": r"\S"}),
         Check("entities", "mention_count >= 1", "ExpectColumnValuesToBeBetween",
               {"column": "mention_count", "min_value": 1}),
+        # facts
+        Check("facts", "kind is a fact kind", "ExpectColumnValuesToBeInSet",
+              {"column": "kind", "value_set": list(KINDS)}, quarantine=fact),
+        Check("facts", "evidence is the document's text at its span, verbatim", "ExpectColumnValuesToBeBetween",
+              {"column": "evidence_ok", "min_value": 1}, condition=(("evidence_source", "==", "text"),),
+              quarantine=fact),
+        Check("facts", "a date's normalized value is a valid ISO 8601 date", "ExpectColumnValuesToBeBetween",
+              {"column": "date_ok", "min_value": 1}, condition=(("is_date", "==", 1),), quarantine=fact),
+        Check("facts", "confidence in [0, 1]", "ExpectColumnValuesToBeBetween",
+              {"column": "confidence", "min_value": 0, "max_value": 1}, quarantine=fact),
     ]

@@ -248,6 +248,7 @@ class EntityRepository:
                 "type": _value(r.type),
                 "weight": _float(r.weight) if _float(r.weight) is not None else 1.0,
                 "evidence_chunk_id": r.evidence_chunk_id,
+                "role": _text(r.role),
             }
         with self.store._write() as s:
             self.store._lock_matter(s, matter_id)

@@ -77,10 +77,11 @@ INSERT_BATCH = 5_000
 #: rows fetched per round trip when streaming an export
 EXPORT_YIELD_PER = 1_000
 
-EXPORT_FILES = ("documents.jsonl", "chunks.jsonl", "mentions.jsonl", "entities.jsonl", "relationships.jsonl")
+EXPORT_FILES = ("documents.jsonl", "chunks.jsonl", "mentions.jsonl", "entities.jsonl", "relationships.jsonl",
+                "facts.jsonl")
 
 #: tables whose rows a quality gate can quarantine (``quarantined`` column), by name
-QUARANTINE_TABLES = ("documents", "chunks", "mentions")
+QUARANTINE_TABLES = ("documents", "chunks", "mentions", "facts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,6 +514,9 @@ class Store:
         if len(mention_rows) < len(result.mentions):
             log.debug("document %s: %d duplicate mentions stored once", document_id,
                       len(result.mentions) - len(mention_rows))
+        from lexprep.store.facts import fact_rows
+
+        facts = fact_rows(document_id, result)
         category = result.category
         doc_values = {
             "status": _value(result.status),
@@ -540,6 +544,7 @@ class Store:
             ).scalar_one_or_none()
             if matter_id is None:
                 raise KeyError(f"unknown document {document_id}")
+            s.execute(delete(t.facts).where(t.facts.c.document_id == document_id))
             s.execute(delete(t.mentions).where(t.mentions.c.document_id == document_id))
             s.execute(delete(t.chunks).where(t.chunks.c.document_id == document_id))
             s.execute(delete(t.pages).where(t.pages.c.document_id == document_id))
@@ -548,14 +553,17 @@ class Store:
                 row["matter_id"] = matter_id
             for row in mention_rows.values():
                 row["matter_id"] = matter_id
+            for row in facts:
+                row["matter_id"] = matter_id
             self._insert_many(s, t.pages, page_rows)
             self._insert_many(s, t.segments, segment_rows)
             self._insert_many(s, t.chunks, chunk_rows)
             self._insert_many(s, t.mentions, list(mention_rows.values()))
+            self._insert_many(s, t.facts, facts)
             s.execute(update(t.documents).where(d.id == document_id).values(**doc_values))
         log.debug(
-            "saved document %s: %d pages, %d segments, %d chunks, %d mentions",
-            document_id, len(page_rows), len(segment_rows), len(chunk_rows), len(mention_rows),
+            "saved document %s: %d pages, %d segments, %d chunks, %d mentions, %d facts",
+            document_id, len(page_rows), len(segment_rows), len(chunk_rows), len(mention_rows), len(facts),
         )
 
     def _insert_many(self, session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -617,7 +625,7 @@ class Store:
             while frontier:
                 frontier = list(s.execute(select(d.id).where(d.parent_id.in_(frontier))).scalars())
                 ids.extend(frontier)
-            for table in (t.mentions, t.chunks, t.segments, t.pages):
+            for table in (t.facts, t.mentions, t.chunks, t.segments, t.pages):
                 s.execute(delete(table).where(table.c.document_id.in_(ids)))
             s.execute(update(t.documents).where(d.parent_id.in_(ids)).values(parent_id=None))
             deleted = s.execute(delete(t.documents).where(d.id.in_(ids))).rowcount
@@ -655,6 +663,13 @@ class Store:
         return None if row is None else (row[0], row[1], row[2])
 
     # ------------------------------------------------------------------ entities and graph (lexprep.store.entities)
+
+    @property
+    def facts(self):
+        """The fact aggregate: entity links, typed-graph inputs, counts, export rows."""
+        from lexprep.store.facts import FactRepository
+
+        return FactRepository(self)
 
     @property
     def entities(self):
@@ -782,7 +797,8 @@ class Store:
         Returns:
             ``{"matter": name, "matter_id", "documents": n, "documents_by_status": {status: n},
             "pages", "pages_by_method", "chunks", "mentions", "mentions_by_label", "entities",
-            "entities_by_label", "relationships", "relationships_by_type", "categories":
+            "entities_by_label", "relationships", "relationships_by_type", "facts": n, "facts_by_kind":
+            {kind: n}, "facts_rejected": n (facts whose evidence failed verification, not stored), "categories":
             {category: n} (documents with a category), "segments": n, "audio_seconds": x, "costs":
             {"ocr_pages": {engine: n}, "audio_seconds", "api_tokens_in", "api_tokens_out",
             "estimated_cost_usd"}, "last_run": {id, started_at, finished_at} or None}``. The full
@@ -829,6 +845,7 @@ class Store:
             run = s.execute(
                 select(t.runs).where(t.runs.c.matter_id == matter_id).order_by(t.runs.c.started_at.desc()).limit(1)
             ).first()
+        fact_counts = self.facts.counts(matter_id)
         return {
             "matter": name,
             "matter_id": matter_id,
@@ -843,6 +860,9 @@ class Store:
             "entities_by_label": entities_by_label,
             "relationships": sum(by_type.values()),
             "relationships_by_type": by_type,
+            "facts": fact_counts["facts"],
+            "facts_by_kind": fact_counts["facts_by_kind"],
+            "facts_rejected": fact_counts["facts_rejected"],
             "categories": categories,
             "segments": n_segments,
             "audio_seconds": costs["audio_seconds"],
@@ -884,11 +904,12 @@ class Store:
         - ``entities.jsonl``: id, label, name, aliases, mention_count, document_id (set for an entity
           resolved inside one document only)
         - ``relationships.jsonl``: id, source, source_kind, target, target_kind, type, weight,
-          evidence_chunk (a chunk id or null)
+          evidence_chunk (a chunk id or null), role (typed edges: PARTY_TO's role, RECEIVED's to/cc/bcc)
+        - ``facts.jsonl``: see :meth:`lexprep.store.facts.FactRepository.export_rows`
 
         Returns:
             ``{"documents.jsonl": n, "chunks.jsonl": n, "mentions.jsonl": n, "entities.jsonl": n,
-            "relationships.jsonl": n}``.
+            "relationships.jsonl": n, "facts.jsonl": n}``.
 
         Raises:
             KeyError: no such matter.
@@ -905,6 +926,7 @@ class Store:
                 ("mentions.jsonl", self._export_mentions(conn, matter_id)),
                 ("entities.jsonl", self._export_entities(conn, matter_id)),
                 ("relationships.jsonl", self._export_relationships(conn, matter_id)),
+                ("facts.jsonl", self.facts.export_rows(conn, matter_id)),
             ):
                 counts[name] = _write_jsonl(out_dir / name, rows)
         log.info("exported matter %s to %s: %s", matter_id, out_dir, counts)
@@ -1043,7 +1065,7 @@ class Store:
         rows = self._stream(
             conn,
             select(r.id, r.source_id, r.source_kind, r.target_id, r.target_kind, r.type, r.weight,
-                   r.evidence_chunk_id)
+                   r.evidence_chunk_id, r.role)
             .where(r.matter_id == matter_id)
             .order_by(r.type, r.source_id, r.target_id),
         )
@@ -1057,6 +1079,7 @@ class Store:
                 "type": rel.type,
                 "weight": rel.weight,
                 "evidence_chunk": rel.evidence_chunk_id,
+                "role": rel.role,
             }
 
 

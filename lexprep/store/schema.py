@@ -342,6 +342,45 @@ class RelationshipRow(Base):
     type: Mapped[str] = mapped_column(String(32))
     weight: Mapped[float] = mapped_column(Float)
     evidence_chunk_id: Mapped[str | None] = mapped_column(ID)
+    #: the role on a typed edge (PARTY_TO: "plaintiff-appellant", "Distributor"; RECEIVED: to/cc/bcc)
+    role: Mapped[str | None] = mapped_column(Text)
+
+
+class FactRow(Base):
+    """A structured fact of a document (models.Fact, lexprep.facts), with verbatim evidence.
+
+    ``id = stable_id(document_id, kind, evidence_source, evidence_start, evidence_end, role, value)``.
+    ``chunk_id`` is the chunk holding the evidence's start (the evidence chunk of the graph's typed
+    edges); ``mention_id`` the mention naming the fact's entity, whose ``entity_id`` the graph stage
+    copies here after resolution. Deleted with its document; re-saving a document replaces its facts.
+    """
+
+    __tablename__ = "facts"
+    __table_args__ = (Index("ix_facts_matter_id_kind", "matter_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"))
+    document_id: Mapped[str] = mapped_column(ID, ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    chunk_id: Mapped[str | None] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Text)
+    normalized: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    mention_id: Mapped[str | None] = mapped_column(ID)
+    entity_id: Mapped[str | None] = mapped_column(ID, ForeignKey("entities.id", ondelete="SET NULL"), index=True)
+    evidence_start: Mapped[int] = mapped_column(Integer)
+    evidence_end: Mapped[int] = mapped_column(Integer)
+    evidence_text: Mapped[str] = mapped_column(Text)
+    #: ``text`` (the document's cleaned text) or ``header`` (an e-mail header in documents.meta)
+    evidence_source: Mapped[str] = mapped_column(String(16))
+    page: Mapped[int | None] = mapped_column(Integer)
+    start_s: Mapped[float | None] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
+    extractor: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float)
+    attrs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: flagged by a quality gate (lexprep.quality): left out of the export
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Run(Base):
@@ -384,5 +423,6 @@ entities = EntityRow.__table__
 entity_merges = EntityMergeRow.__table__
 entity_overrides = EntityOverrideRow.__table__
 relationships = RelationshipRow.__table__
+facts = FactRow.__table__
 runs = Run.__table__
 quality_results = QualityResult.__table__

@@ -135,6 +135,17 @@ def mentions_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], cat
     return pipeline.mentions_stage(clean, chunks, category, settings, meta)
 
 
+@task(name="extract-facts", task_run_name="facts {source.file_name}", **STAGE_TASK_OPTIONS)
+def facts_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], category: CategoryResult,
+               extracted: ExtractedDocument, mentions: list[Mention], settings: Settings):
+    """The document's facts (lexprep.pipeline.facts_stage); each call of the LLM extractor first takes a
+    slot of the ``openai-api`` rate limit. Returns ``(facts, mentions, extracted)`` (mentions with the
+    extractor's additions, extracted with ``meta["facts"]`` and the LLM's tokens)."""
+    before_call = (lambda: rate_limit("openai-api", strict=False)) if settings.facts_kind() == "llm" else None
+    result = pipeline.facts_stage(clean, chunks, category, extracted, mentions, settings, before_call=before_call)
+    return result.facts, mentions, extracted
+
+
 @task(name="store-document", task_run_name="store {source.file_name}", **STAGE_TASK_OPTIONS)
 def store_task(source: SourceFile, document_id: str, result: DocumentResult, db: str, fingerprint: str,
                outage_wait_s: float = 0.0) -> None:
@@ -302,8 +313,10 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         advance(document_id, DocStatus.extracting_mentions)
         with pipeline.timed(timings, "mentions"):
             mentions = mentions_task(source, clean, chunks, category, settings, extracted.meta)
+        with pipeline.timed(timings, "facts"):
+            facts, mentions, extracted = facts_task(source, clean, chunks, category, extracted, mentions, settings)
         result = pipeline.document_result(source, extracted, clean, category, chunks, mentions, settings, timings,
-                                          missing)
+                                          missing, facts)
     except InputError as exc:
         check_stopping()
         result = pipeline.failure(source, exc, timings)

@@ -66,6 +66,7 @@ def _run_and_export(source: dict, db: str, name: str) -> dict:
         mentions=_jsonl(out / "mentions.jsonl"),
         entities=_jsonl(out / "entities.jsonl"),
         relationships=_jsonl(out / "relationships.jsonl"),
+        facts=_jsonl(out / "facts.jsonl"),
     )
 
 
@@ -136,7 +137,8 @@ def test_entities_and_relationships_are_identical(both):
         return {(e["label"], e["name"]) for e in run["entities"]}
 
     def relationships(run):
-        return {(r["type"], r["source"], r["target"], round(float(r["weight"]), 6)) for r in run["relationships"]}
+        return {(r["type"], r["source"], r["target"], round(float(r["weight"]), 6), r["role"])
+                for r in run["relationships"]}
 
     def mentions(run):
         return {(m["id"], m["document_id"], m["label"], m["doc_start"], m["doc_end"], m["entity_id"], m["link_id"],
@@ -146,3 +148,13 @@ def test_entities_and_relationships_are_identical(both):
     assert len(entities(both["sqlite"])) > 20
     assert mentions(both["sqlite"]) == mentions(both["postgres"])
     assert relationships(both["sqlite"]) == relationships(both["postgres"])
+
+
+def test_facts_are_identical(both):
+    def facts(run):
+        return {(f["id"], f["document_id"], f["kind"], f["value"], f["normalized"], f["role"], f["entity_id"],
+                 json.dumps(f["evidence"], sort_keys=True), json.dumps(f["attrs"], sort_keys=True)) for f in run["facts"]}
+
+    lite, pg = facts(both["sqlite"]), facts(both["postgres"])
+    assert lite == pg and len(lite) > 5
+    assert both["sqlite"]["status"]["facts_by_kind"] == both["postgres"]["status"]["facts_by_kind"]

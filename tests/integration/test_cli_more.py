@@ -174,6 +174,9 @@ def test_forget_then_rerun_brings_it_back(matter):
     after_two = _status(matter)
     assert after_two["documents"] == 6
     assert after_two["relationships_by_type"].get("HAS_ATTACHMENT", 0) == 0
+    # the e-mail's facts and typed edges went with it
+    assert after_two["facts_by_kind"].get("email_from", 0) == before["facts_by_kind"].get("email_from", 0) - 1
+    assert after_two["relationships_by_type"].get("SENT", 0) == before["relationships_by_type"].get("SENT", 0) - 1
 
     # an unknown key is an error, and changes nothing
     res = lexprep("forget", "0" * 64, "--matter", MATTER, "--db", db, cwd=root, home=home)

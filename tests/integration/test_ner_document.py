@@ -75,6 +75,55 @@ def test_gpe_date_money_law_checks():
     assert _refine(text, "OTHER", "second", source="ORDINAL") is None
 
 
+def test_names_repaired_for_layout():
+    """What signature blocks, lists of amici, two-column captions and wrapped lines do to names."""
+    sig = "Form 8\n3/18/2013 s/ Reginald A. Williamson\nKilpatrick Townsend & Stockton LLP DVA\n"
+    assert _refine(sig, "ORG", "Reginald A. Williamson\nKilpatrick Townsend & Stockton LLP") == \
+        ("ORG", "Kilpatrick Townsend & Stockton LLP", None)  # a person and a firm joined by a line break
+    twice = "s/ Reginald A. Williamson Reginald A. Williamson Georgia Bar No. 462110; Consolidated Consolidated Artists, Inc."
+    assert _refine(twice, "PERSON", "Reginald A. Williamson Reginald A. Williamson") == \
+        ("PERSON", "Reginald A. Williamson", None)
+    assert _refine(twice, "ORG", "Consolidated Consolidated Artists, Inc.") == ("ORG", "Consolidated Artists, Inc.", None)
+    amici = ("Maine Conference, United Church of Christ, Men of Reform Judaism, and the Rabbinical Assembly of the "
+             "State of Maine, St. Albans Union Church, New\nBeginnings Church of God and Consent of Congress given.")
+    assert _refine(amici, "ORG", "United Church of Christ, Men of Reform Judaism") == \
+        ("ORG", "United Church of Christ", None)  # two amici joined by a comma
+    assert _refine(amici, "ORG", "Beginnings Church of God") == \
+        ("ORG", "New\nBeginnings Church of God", None)  # the word a wrapped line left above
+    assert _refine(amici, "ORG", "Consent of Congress") is None  # a phrase, and "Congress" alone is a common word
+    firms = "DATED: January 2, 2009 CARLSON, CALLADINE & PETERSON LLP\nKILPATRICK TOWNSEND &\nSTOCKTON LLP\n"
+    assert _refine(firms, "ORG", "CALLADINE & PETERSON LLP") == ("ORG", "CARLSON, CALLADINE & PETERSON LLP", None)
+    assert _refine(firms, "ORG", "STOCKTON LLP") == ("ORG", "KILPATRICK TOWNSEND &\nSTOCKTON LLP", None)
+    assert _refine("01/05/2016 401 CMO 7 re Stipulations", "ORG", "CMO 7 re") == ("ORG", "CMO", "?acronym")
+    plural = "based on ConsumerInfo.com, Inc. dba Experian Information\nSolutions' (\"Experian\") Application"
+    assert _refine(plural, "ORG", "Experian Information\nSolutions'") == ("ORG", "Experian Information\nSolutions", None)
+
+
+def test_names_that_are_no_one():
+    text = ("under Fed. R. Civ. P. 26; Cal. Real Est. Code; Wonlesey Be said; Items 220 (Backhauls and Continuous "
+            "Movements); Consolidated Artists Inc., Sommerville House, Phillips Street; Gary Miller signed; "
+            "Doe v. Bard 2:15-cv-01739 Ga. N.D. 1:15-cv-04178 and (WD Okla., 2010); Fargo, N.D. is cold; "
+            "In the Missouri Court of Appeals\nEastern District\n")
+    assert _refine(text, "PERSON", "R. Civ") is None
+    assert _refine(text, "PERSON", "Real Est") is None
+    assert _refine(text, "PERSON", "Wonlesey Be") is None
+    assert _refine(text, "PERSON", "Continuous \nMovements".replace(" \n", " ")) is None
+    assert _refine(text, "PERSON", "Sommerville House") is None
+    assert _refine(text, "PERSON", "Gary Miller") == ("PERSON", "Gary Miller", None)
+    assert _refine(text, "GPE", "N.D.") is None  # the Northern District of Georgia
+    assert _refine(text, "GPE", "Ga.") is None
+    assert _refine(text, "GPE", "Okla.") is None
+    assert _refine(text, "GPE", "Eastern District") is None
+    assert _refine("Las Vegas, NV 89101", "ORG", "Las Vegas, NV") == ("GPE", "Las Vegas, NV", None)
+
+
+def test_dates_street_numbers_and_split_years():
+    text = "cc: Advantage International Management, Inc. 1751 Pinnacle Drive Suite 1500; on June 29, 2020--61 days;\nin 1998 it began."
+    assert _refine(text, "DATE", "1751") is None  # a street number
+    assert _refine(text, "DATE", "June 29") == ("DATE", "June 29, 2020", None)  # the year the model left out
+    assert _refine(text, "DATE", "1998") == ("DATE", "1998", None)
+
+
 def test_money_takes_in_its_sign():
     text = "a fee of $ 5,000 was paid"
     start = text.index("5,000")
@@ -154,3 +203,33 @@ def test_a_bare_name_read_as_org_needs_the_document_to_refer_back_to_it():
     assert "Mesa Verde" not in texts
     im = [m for m in ms if m.text == "IM"]
     assert im and all(m.link is not None and text[m.link[0]:m.link[1]] == "Ingram Micro" for m in im)
+
+
+def test_pieces_of_a_case_name_and_of_a_facility_are_not_mentions():
+    from lexprep.ner.document import document_pass
+    from lexprep.ner.filters import DocContext
+
+    text = ("MOTION TO STAY PROCEEDINGS PENDING DECISION IN\nHERNANDEZ ROMAN, ET AL. V. WOLF, ET AL., CASE NOS. "
+            "20-55436\nHernandez Roman was decided later. Write to 720 Kennon Street SE, Washington Navy Yard DC.\n")
+    a = text.index("HERNANDEZ")
+    b = text.index("Hernandez Roman")
+    spans = [Span("ORG", a, a + len("HERNANDEZ"), 1.0, "ORG", "spacy"),
+             Span("PERSON", b, b + len("Hernandez Roman"), 1.0, "PERSON", "spacy")]
+    kept = {text[x.span.start:x.span.end] for x in document_pass(text, spans, DocContext(text), "court_order")}
+    assert kept == set()  # a piece of the first party's name, and the case called by its first party
+    assert _refine(text, "ORG", "Washington Navy") is None
+    rows = "Dianna Roush v. C. R. Bard, Inc. 2:19-cv-00790\nSteven Clyde Sharpe v. C. R. Bard, Inc. 2:18-cv-00732\n"
+    assert _refine(rows, "PERSON", "Steven Clyde") == ("PERSON", "Steven Clyde Sharpe", None)
+
+
+def test_generic_uses_of_a_defined_term_are_not_the_party():
+    text = ("This Agreement is between NETGEAR, Inc. (\"NETGEAR\") and Ingram Micro Inc. (\"Distributor\").\n"
+            "Distributor shall buy the Products. Distributor is appointed as a NETGEAR Distributor in the Territory. "
+            "A claim against a Distributor in the Territory is barred. A Distributor representative shall attend "
+            "the Distributor Agreement review.\n")
+    ms = document_mentions(text, S0, "contract")
+    linked = sorted(m.doc_start for m in ms if m.text == "Distributor" and m.link is not None)
+    expected = [m.start() for m in __import__("re").finditer("Distributor", text)]
+    # the defined term, two uses and "a Distributor representative" (the party's); not "a NETGEAR Distributor",
+    # "a Distributor in" (any distributor) nor "Distributor Agreement" (another name)
+    assert linked == [expected[0], expected[1], expected[2], expected[5]]

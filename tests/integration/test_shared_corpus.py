@@ -138,3 +138,19 @@ def test_cuad_defined_terms_are_aliases_of_their_party(entity_figures):
 
 def test_no_matter_wide_role_word_entity(entity_figures):
     assert entity_figures["role_entities"] == []
+
+
+def test_layout_errors_found_by_reading_stay_fixed(shared_run):
+    """Errors found by reading this corpus's export in context that rules now prevent: names doubled
+    by two-column layout, a person glued to a firm by a line break, a court's district read as a state, a
+    docket entry's words read as an organisation, a company typed PERSON through its plural possessive."""
+    root = shared_run[4]
+    entities = [json.loads(l) for l in (root / "out" / "entities.jsonl").read_text().splitlines()]
+    names = {(e["label"], e["name"]) for e in entities}
+    for bad in [("ORG", "Consolidated Consolidated Artists, Inc."), ("PERSON", "Reginald A. Williamson Reginald A. Williamson"),
+                ("ORG", "Reginald A. Williamson Reliable Contracting Group"), ("GPE", "N.D."), ("ORG", "CMO 7 re"),
+                ("PERSON", "Experian Information Solutions'"), ("ORG", "United Church of Christ, Men of Reform Judaism"),
+                ("PERSON", "Wonlesey Be"), ("PERSON", "R. Civ")]:
+        assert bad not in names, bad
+    assert ("ORG", "Experian Information Solutions") in names
+    assert ("ORG", "New Beginnings Church of God") in names  # the word a wrapped line left above

@@ -19,7 +19,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import make_url
 
-from lexprep.models import MergeRecord, Relationship
+from lexprep.models import Fact, MergeRecord, Relationship
 from lexprep.store import Store, chunk_id_for, make_engine
 from lexprep.store import schema as t
 from lexprep.store.db import alembic_config
@@ -35,8 +35,7 @@ DATA_TABLES = {
     "matters": ("id",), "documents": ("id",), "pages": ("document_id", "number"), "segments": ("document_id", "idx"),
     "chunks": ("id",),
     "mentions": ("id",), "entities": ("id",), "entity_merges": ("id",), "entity_overrides": ("id",),
-    "relationships": ("id",),
-    "runs": ("id",), "quality_results": ("id",),
+    "relationships": ("id",), "runs": ("id",), "quality_results": ("id",), "facts": ("id",),
 }
 
 
@@ -164,11 +163,14 @@ def test_supabase_files_upgrade_an_older_database_step_by_step(postgres_db_url: 
 
 def fill_matter(store: Store, name: str) -> str:
     """A matter with rows in every table: a document and its pages, chunks and mentions, a recording and
-    its transcript segments, entities, merges, an override, relationships, a run and a quality result."""
+    its transcript segments, facts, entities, merges, an override, relationships, a run and a quality result."""
     matter_id = store.ensure_matter(name)
     src = source(f"{name}.pdf", name.encode())
     doc_id = store.register_document(matter_id, name, src, None)
-    store.save_document(doc_id, build_result(src), "1", "fp")
+    result = build_result(src)
+    text = result.clean.text
+    result.facts = [Fact("party", text[:5], None, 0, 5, text[:5])]  # a fact, so that the facts table has rows
+    store.save_document(doc_id, result, "1", "fp")
     audio = source(f"{name}.wav", f"audio of {name}".encode())
     store.save_document(store.register_document(matter_id, name, audio, None), build_recording(audio), "1", "fp")
     entities, assignments = resolve_all(store, matter_id)

@@ -196,6 +196,19 @@ def test_law_and_other_citations():
     assert unknown.label == "LAW" and text[unknown.start : unknown.end] == "§5.05(b)(1)"
 
 
+def test_id_after_another_authority_is_not_the_earlier_case():
+    text = ("See Texas v. Oklahoma, 457 U.S. 172 (1982). The Compact provides that water flows in subbasin 5. "
+            "§5.05(b)(1). Id., at 25. And Roe v. Wade, 410 U.S. 113 (1973). Id., at 120.")
+    cites = find_citations(text)
+    ids = [c for c in cites if c.kind == "IdCitation"]
+    roe = next(c for c in cites if c.kind == "FullCaseCitation" and "410" in c.normalized)
+    assert [(text[c.start:c.end], c.link) for c in ids] == [("Id., at 120", (roe.start, roe.end))]
+    # with a statute cited before the case: the section may be another law's, so the "id." links to neither
+    text = ("The Red River Boundary Compact, Pub. L. 106-288, 114 Stat. 919, governs. See Texas v. Oklahoma, 457 "
+            "U.S. 172 (1982). The Red River Compact provides that water flows in subbasin 5. §5.05(b)(1), id., at 25.")
+    assert [c for c in find_citations(text) if c.kind == "IdCitation"] == []
+
+
 def test_unresolved_id_is_not_a_mention():
     assert find_citations("As noted, id., at 5.") == []
 
@@ -211,6 +224,11 @@ def test_named_laws_and_state_codes():
             "This Act applies. See Fed. R. Civ. P. 56(a).")
     assert [text[s.start:s.end] for s in statute_spans(text)] == [
         "Okla. Stat., Tit. 82, § 1086.2", "Fed. R. Civ. P. 56(a)", "Texas Insurance Code", "First Amendment"]
+
+
+def test_generic_law_words_are_no_law_and_a_party_before_and_the_is_not_part_of_one():
+    text = "subject to the Rules and Regulations of Carrier and the Red River Compact apply."
+    assert [text[s.start:s.end] for s in statute_spans(text)] == ["Red River Compact"]
 
 
 def test_docket_with_a_bracketed_suffix_and_of_year_numbers():
@@ -259,3 +277,26 @@ def test_org_suffix_rule_splits_two_companies_and_skips_documents_and_headings()
     assert [text[s.start:s.end] for s in org_suffix_spans(text)] == [
         "Silicium de Provence SAS", "Evergreen Solar Inc.", "Kilpatrick Townsend & Stockton LLP", "C. R. Bard, Inc.",
         "Johnson & Johnson Inc."]
+
+
+def test_case_name_before_an_in_re_parenthetical():
+    text = "delay. Quiros Lopez v. Unanue Casal (In re Unanue Casal), 998 F.2d 28, 32 (1st Cir. 1993). Examples"
+    (cite,) = find_citations(text)
+    assert text[cite.start:cite.end] == "Quiros Lopez v. Unanue Casal (In re Unanue Casal), 998 F.2d 28, 32 (1st Cir. 1993)"
+    assert cite.attrs["case_name"] == "Quiros Lopez v. Unanue Casal (In re Unanue Casal)"
+
+
+def test_a_citation_without_a_case_name_takes_no_words_of_the_sentence_and_short_cites_keep_both_parties():
+    text = "Nov. 18, 2009),\nApp. to Pet. for Cert. 72a-73a, 2009 WL 3922803, *8. The\nTenth Circuit affirmed."
+    (cite,) = find_citations(text)
+    assert text[cite.start:cite.end] == "2009 WL 3922803, *8"
+    text = "See Alabama v. North Carolina, 560 U. S. 330 (2010). Later. See Alabama v. North Carolina, 560 U. S., at 340."
+    short = [c for c in find_citations(text) if c.kind == "ShortCaseCitation"]
+    assert [text[c.start:c.end] for c in short] == ["Alabama v. North Carolina, 560 U. S., at 340"]
+
+
+def test_case_names_eyecite_cut_are_taken_whole():
+    text = ("See Fidelity Fed. Sav. & Loan Assn. v. De la Cuesta, 458 U. S. 141, 153 (1982). As the court held. "
+            "In re Recticel Foam Corp., 859 F.2d 1000, 1002 (1st Cir. 1988).")
+    names = [c.attrs.get("case_name") for c in find_citations(text)]
+    assert names == ["Fidelity Fed. Sav. & Loan Assn. v. De la Cuesta", "In re Recticel Foam Corp."]

@@ -206,7 +206,7 @@ def test_good_data_passes_every_suite(store: Store, engine: str):
     matter_id, _ = good_matter(store)
     report = run_quality_gates(store, matter_id, settings(engine=engine))
     assert report.success, report.summary()
-    assert set(report.suites) == {"documents", "pages", "chunks", "mentions", "entities"}
+    assert set(report.suites) == {"documents", "pages", "chunks", "mentions", "entities", "facts"}
     for table, suite in report.suites.items():
         assert suite["success"] and suite["failed_expectations"] == [], table
         assert suite["evaluated"] >= 4
@@ -214,7 +214,7 @@ def test_good_data_passes_every_suite(store: Store, engine: str):
     assert report.suites["chunks"]["rows"] == 4
     assert report.suites["mentions"]["rows"] == 8
     assert report.suites["entities"]["rows"] == 2
-    assert report.quarantined == {"documents": [], "chunks": [], "mentions": []}
+    assert report.quarantined == {"documents": [], "chunks": [], "mentions": [], "facts": []}
     assert not report.should_fail
     report.raise_for_failure()
     assert report.engine == engine
@@ -244,7 +244,7 @@ def test_bad_row_fails_the_right_expectation(store: Store, kind: str, engine: st
     assert report.failed_tables == [table]
     assert all(s["success"] for tb, s in report.suites.items() if tb != table)
     # warn: recorded only
-    assert report.quarantined == {"documents": [], "chunks": [], "mentions": []}
+    assert report.quarantined == {"documents": [], "chunks": [], "mentions": [], "facts": []}
     assert not report.should_fail
     assert flags(store, t.documents) == flags(store, t.chunks) == flags(store, t.mentions) == set()
     assert saved_results(store)[-1].success is False
@@ -262,7 +262,7 @@ def build_bad_matter(store: Store) -> tuple[str, dict[str, set[str]], dict[str, 
     no_chunks(c)
     results = {"c": a, "d": b, "e": c}
     ids = {key: save(store, r) for key, r in results.items()}
-    expected: dict[str, set[str]] = {"documents": set(), "chunks": set(), "mentions": set()}
+    expected: dict[str, set[str]] = {"documents": set(), "chunks": set(), "mentions": set(), "facts": set()}
     for key, kinds in (("c", ("tokens",)), ("d", ("confidence",)), ("e", ("no_chunks",))):
         for kind in kinds:
             target, row_id = expected_id(kind, ids[key], results[key])[3]
@@ -323,7 +323,7 @@ def test_fail_mode_reports_failure_and_flags_nothing(store: Store, engine: str):
     assert report.should_fail
     with pytest.raises(QualityGateError, match="chunks: 1 check failed"):
         report.raise_for_failure()
-    assert report.quarantined == {"documents": [], "chunks": [], "mentions": []}
+    assert report.quarantined == {"documents": [], "chunks": [], "mentions": [], "facts": []}
     assert flags(store, t.documents) == flags(store, t.chunks) == flags(store, t.mentions) == set()
     (row,) = saved_results(store)
     assert row.success is False and row.run_id == run_id
@@ -344,7 +344,7 @@ def test_bad_entities_are_recorded_only(store: Store, engine: str):
     failed = {f["check"]: f["sample_ids"] for _, f in failed_checks(report)}
     assert failed == {"label is a Label": ["1" * 32], "name is not blank": ["2" * 32],
                       "mention_count >= 1": ["2" * 32]}
-    assert report.quarantined == {"documents": [], "chunks": [], "mentions": []}
+    assert report.quarantined == {"documents": [], "chunks": [], "mentions": [], "facts": []}
 
 
 def test_disabled_gate_touches_nothing(store: Store):
@@ -373,7 +373,7 @@ def test_quality_rows(store: Store, engine: str):
     report = run_quality_gates(store, matter_id, settings("warn", engine=engine))
     rows = quality_rows(report)
     assert rows == quality_rows(report.to_dict())
-    assert {r["table"] for r in rows} == {"documents", "pages", "chunks", "mentions", "entities"}
+    assert {r["table"] for r in rows} == {"documents", "pages", "chunks", "mentions", "entities", "facts"}
     keys = ["table", "status", "check", "expectation", "column", "unexpected", "rows", "quarantined", "sample_ids"]
     assert all(list(r) == keys for r in rows)
     assert [r["status"] for r in rows if r["table"] == "entities"] == ["passed"]
@@ -444,12 +444,17 @@ def _messy_frames(seed: int) -> dict:
             "doc_end": num(0, 8), "score": rng.choice([-0.5, 0.0, 0.3, 1.0, 1.5, np.nan], n), "chunk_len": num(0, 8)},
         "entities": {"label": pick(["PERSON", "THING"]), "name": pick(["Acme", "  ", "", "John Smith"]),
                      "mention_count": num(0, 3)},
+        "facts": {"document_id": pick(["a"], 0.0), "kind": pick(["party", "agreement_date", "gadget"]),
+                  "evidence_source": pick(["text", "header"]), "normalized": pick(["2020-02-30", "2020-01-31", None]),
+                  "confidence": rng.choice([-0.1, 0.0, 0.7, 1.0, 1.3, np.nan], n), "evidence_ok": num(0, 2)},
     }
     out = {}
     for table, cols in frames.items():
         df = pd.DataFrame({"id": [f"{table}-{i}" for i in range(n)], **cols})
         out[table] = df[list(FRAME_COLUMNS[table])]
     out["chunks"]["span"] = out["chunks"]["char_end"] - out["chunks"]["char_start"]
+    out["facts"]["is_date"] = num(0, 2, 0.0)
+    out["facts"]["date_ok"] = num(0, 2)
     return out
 
 

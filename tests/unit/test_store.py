@@ -342,7 +342,7 @@ def test_save_document_uses_executemany(store: Store, monkeypatch):
         assert len(inserts) == 3 and all(many for _, many in inserts) and copies == []
     else:  # COPY FROM STDIN, which SQLAlchemy's cursor events do not see
         assert inserts == [] and copies == ["pages", "chunks", "mentions"]
-    assert len(calls) <= 10
+    assert len(calls) <= 11  # BEGIN, the document's row, 5 deletes (facts, mentions, chunks, pages, segments), inserts
 
 
 def test_resave_cascades_and_shrinks(store: Store):
@@ -790,7 +790,7 @@ def test_export_writes_the_files(store: Store, tmp_path: Path):
     out = tmp_path / "out"
     counts = store.export(matter_id, out)
     assert counts == {"documents.jsonl": 2, "chunks.jsonl": 6, "mentions.jsonl": 12, "entities.jsonl": len(entities),
-                      "relationships.jsonl": 1}
+                      "relationships.jsonl": 1, "facts.jsonl": 0}
     assert sorted(p.name for p in out.iterdir()) == sorted(EXPORT_FILES)
 
     def read(name: str) -> list[dict]:
@@ -835,6 +835,7 @@ def test_export_writes_the_files(store: Store, tmp_path: Path):
         "id": stable_id(matter_id, chunk_id_for(doc_id, 0), entities[0].id, "MENTIONS"),
         "source": chunk_id_for(doc_id, 0), "source_kind": "chunk", "target": entities[0].id,
         "target_kind": "entity", "type": "MENTIONS", "weight": 2.0, "evidence_chunk": chunk_id_for(doc_id, 0),
+        "role": None,
     }]
 
 

@@ -1,9 +1,9 @@
--- lexprep's store on Supabase, Alembic revision 0004 -> 0005 (lexprep/store/migrations/versions/
--- 0005_entity_overrides.py): a person's split or merge of a matter's entities, replayed by every later
+-- lexprep's store on Supabase, Alembic revision 0005 -> 0006 (lexprep/store/migrations/versions/
+-- 0006_entity_overrides.py): a person's split or merge of a matter's entities, replayed by every later
 -- resolution (`lexprep entities split|merge`).
 --
 -- Same columns, types, constraint names as Alembic creates. Idempotent (IF NOT EXISTS, DROP POLICY
--- IF EXISTS), so it also applies cleanly to a database Alembic already migrated to 0005, and a
+-- IF EXISTS), so it also applies cleanly to a database Alembic already migrated to 0006, and a
 -- second time. Row level security as in 20261122000000_lexprep_schema.sql: signed-in members of a
 -- matter can SELECT its overrides; nobody but the owner/service_role writes.
 
@@ -31,8 +31,8 @@ DROP POLICY IF EXISTS entity_overrides_member ON entity_overrides;
 CREATE POLICY entity_overrides_member ON entity_overrides FOR SELECT TO authenticated
     USING (matter_id IN (SELECT mm.matter_id FROM matter_members mm WHERE mm.user_id = (SELECT auth.uid())));
 
--- 0004 -> 0005 only: a fresh database stamped by the file before, or one Alembic left at 0004;
+-- 0005 -> 0006 only: a fresh database stamped by the file before, or one Alembic left at 0005;
 -- never downgrade a newer stamp
-UPDATE alembic_version SET version_num = '0005' WHERE version_num = '0004';
+UPDATE alembic_version SET version_num = '0006' WHERE version_num = '0005';
 INSERT INTO alembic_version (version_num)
-SELECT '0005' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
+SELECT '0006' WHERE NOT EXISTS (SELECT 1 FROM alembic_version);
