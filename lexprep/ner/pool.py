@@ -1,8 +1,9 @@
-"""Mention extraction in worker processes, each loading spaCy once.
+"""Mention extraction in worker processes, each loading the NER backend (lexprep.ner.backends) once.
 
 ``MentionPool(settings)`` with ``settings.workers > 0`` runs a ``ProcessPoolExecutor`` (``spawn``
 start method: safe with the caller's threads, and the same on Linux and macOS) whose initializer
-loads the spaCy model and warms eyecite once per worker. ``extract`` reads one document: its
+loads the backend's model (spaCy by default; the transformers backend runs one worker, whose torch
+uses the cores or the GPU; the llm backend only makes its client) and warms eyecite once per worker. ``extract`` reads one document: its
 windows (lexprep.ner.windows) go to the workers in slices so that every worker is busy even for a
 single large document (at least two slices per worker, at most ``settings.batch_size`` windows a
 slice), and one more task finds the document's citations and rule spans; the caller then filters,
@@ -48,11 +49,27 @@ def _init_worker(settings_data: dict) -> None:
 
     try:
         _worker_settings = NerSettings(**settings_data)
-        document_mentions("Warm-up: Roe v. Wade, 410 U.S. 113 (1973), in No. 11-889.", _worker_settings)
+        _warm_up(_worker_settings)
     except errors.MissingDependencyError as exc:
         _worker_error = ("MissingDependencyError", (exc.what, exc.install))
     except Exception as exc:  # noqa: BLE001 - reported to the caller by _work
         _worker_error = ("ConfigurationError", (f"NER worker could not start: {exc}",))
+
+
+def _warm_up(settings) -> None:
+    """Load the backend's model and warm eyecite; the llm backend only makes its client (no request)."""
+    from lexprep.ner.backends import backend_name, get_backend
+
+    if backend_name(settings) == "llm":
+        get_backend(settings)
+        precise_mentions("Warm-up: Roe v. Wade, 410 U.S. 113 (1973), in No. 11-889.", settings)
+    else:
+        document_mentions("Warm-up: Roe v. Wade, 410 U.S. 113 (1973), in No. 11-889.", settings)
+
+
+def _ping() -> tuple[str, object]:
+    """Task: nothing (the initializer has run by the time it answers)."""
+    return ("error", _worker_error) if _worker_error is not None else ("ok", None)
 
 
 def _guard(fn, *args) -> tuple[str, object]:
@@ -67,10 +84,10 @@ def _guard(fn, *args) -> tuple[str, object]:
 
 
 def _work(texts: list[str]) -> tuple[str, object]:
-    """Task: the statistical model's raw spans of each window text, or an error that pickles safely."""
-    from lexprep.ner.spacy_ner import spacy_mentions
+    """Task: the statistical backend's raw spans of each window text, or an error that pickles safely."""
+    from lexprep.ner.backends import backend_spans
 
-    return _guard(spacy_mentions, texts, _worker_settings)
+    return _guard(backend_spans, texts, _worker_settings)
 
 
 def _work_precise(text: str, category: str | None) -> tuple[str, object]:
@@ -108,8 +125,15 @@ class MentionPool:
 
     def __init__(self, settings):
         """Args: settings: NerSettings (``workers``, ``batch_size``, ``spacy_model`` ...)."""
+        from lexprep.ner.backends import backend_name
+
         self.settings = settings
+        self.backend = backend_name(settings)
         self.workers = max(0, int(settings.workers))
+        if self.backend == "transformers":  # one model replica: torch spreads one over the cores (or the GPU)
+            self.workers = min(self.workers, 1)
+        elif self.backend == "llm":  # waiting on the network: threads in this process (its cost is metered here)
+            self.workers = 0
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._closed = False
@@ -147,10 +171,12 @@ class MentionPool:
         """
         if self.workers:
             executor = self._get_executor()
-            futures = [executor.submit(_work, ["Warm-up text."]) for _ in range(self.workers)]
+            futures = [executor.submit(_ping) for _ in range(self.workers)]
             if wait:
                 for future in futures:
-                    future.result()
+                    status, payload = future.result()
+                    if status != "ok":
+                        _raise(*payload)
         return self
 
     def extract(self, text: str, category: str | None = None, boundaries: list[int] | None = None) -> list[Mention]:
@@ -193,7 +219,7 @@ class MentionPool:
                 if w.core_start <= w.start + s < w.core_end:
                     statistical.append(Span(label, w.start + s, w.start + e, score, src, "spacy"))
         cites, rules = precise_result[1]
-        return to_mentions(text, combine(text, statistical, cites, rules, category))
+        return to_mentions(text, combine(text, statistical, cites, rules, category), self.backend)
 
     def close(self) -> None:
         """Stop the workers (waits for running tasks). Idempotent."""

@@ -20,6 +20,11 @@
    word (ordinals, directions, Jr/Sr/II) or, for PERSON, the first initial. Blocking by the first two
    characters of the sorted tokens keeps it near-linear.
 
+5. **LLM-assisted** (optional, ``judge``; the cloud profile's default): pairs the rules left apart are
+   judged by an LLM and merged with method ``llm`` (lexprep.resolve.llm).
+6. **Overrides** (``overrides``): a person's splits and merges, replayed in the order they were made, last,
+   so that they always win (lexprep.resolve.overrides; stored by lexprep.store.overrides).
+
 There is no surname or acronym merge across documents: those are in-document links (step 1).
 
 Canonical name: CASE: "Case Name, volume reporter page (court year)" without pin cite, from the
@@ -78,11 +83,17 @@ class Resolution:
         entities: sorted by (label, name, id).
         assignments: mention id -> entity id, for every input mention (keys in sorted order).
         merges: one MergeRecord per (entity, alias surface form, method), sorted.
+        overrides: one OverrideOutcome per override given to :func:`resolve`.
+        llm: counts of the LLM-assisted step (pairs judged, merged, calls, tokens, cost), or None.
     """
 
     entities: list[Entity] = field(default_factory=list)
     assignments: dict[str, str] = field(default_factory=dict)
     merges: list[MergeRecord] = field(default_factory=list)
+    #: what replaying each stored override did (lexprep.resolve.overrides.OverrideOutcome), in order
+    overrides: list = field(default_factory=list)
+    #: LLM-assisted resolution's counts (lexprep.resolve.llm.JudgeStats as a dict) when it ran
+    llm: dict | None = None
 
 
 @dataclass(slots=True)
@@ -253,21 +264,46 @@ def _canonical(label: str, cluster: _Cluster) -> tuple[str, str]:
     return (display_name(name) if label in ("PERSON", "ORG", "GPE", "COURT", "OTHER") else name), key_of[name][1]
 
 
-def resolve(mentions: list[MentionRef], settings, matter: str) -> Resolution:
+def resolve(mentions: list[MentionRef], settings, matter: str, overrides: list | None = None,
+            judge=None) -> Resolution:
     """Resolve a matter's mentions into entities.
 
     Args:
         mentions: every mention of the matter (ids unique).
-        settings: ResolveSettings (``fuzzy_threshold`` 0..100, ``fuzzy_labels``).
+        settings: ResolveSettings (``fuzzy_threshold`` 0..100, ``fuzzy_labels``; ``llm_*`` for ``judge``).
         matter: the matter's name or id; part of every entity id.
+        overrides: a person's decisions (lexprep.resolve.overrides.Override), replayed in order after
+            everything else, so that they always win.
+        judge: LLM-assisted resolution (lexprep.resolve.llm.LlmJudge) run after the rules and before the
+            overrides: pairs the rules left apart are judged and merged with method ``llm``.
 
     Returns:
         Resolution (see the module docstring). Deterministic: the same set of mentions gives the
-        same result in any order.
+        same result in any order (and, with a judge, the same answers).
 
     Raises:
         ValueError: two mentions share an id.
     """
+    resolution = _resolve_rules(mentions, settings, matter)
+    if judge is None and not overrides:
+        return resolution
+    from lexprep.resolve.overrides import apply_overrides
+
+    if judge is not None:
+        resolution = judge.resolve(resolution, mentions, matter, apart=_kept_apart(overrides or []))
+    resolution, outcomes = apply_overrides(resolution, mentions, list(overrides or []), matter)
+    resolution.overrides = outcomes
+    return resolution
+
+
+def _kept_apart(overrides: list) -> set[tuple[str, str]]:
+    """(entity id, alias casefolded) pairs a person split apart: the LLM need not judge them again."""
+    return {(o.entity_id, " ".join(o.alias.split()).casefold()) for o in overrides
+            if o.kind == "split" and o.alias}
+
+
+def _resolve_rules(mentions: list[MentionRef], settings, matter: str) -> Resolution:
+    """The rules' resolution (steps 1-4 of the module docstring)."""
     by_id: dict[str, MentionRef] = {}
     for m in mentions:
         if m.id in by_id:

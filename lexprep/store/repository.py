@@ -678,6 +678,13 @@ class Store:
 
         return EntityRepository(self)
 
+    @property
+    def overrides(self):
+        """The overrides aggregate: a person's splits and merges, and the merge audit (lexprep.store.overrides)."""
+        from lexprep.store.overrides import OverrideRepository
+
+        return OverrideRepository(self)
+
     def list_mentions(self, matter_id: str):
         """See :meth:`lexprep.store.entities.EntityRepository.list_mentions`."""
         return self.entities.list_mentions(matter_id)

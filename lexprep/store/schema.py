@@ -297,6 +297,31 @@ class EntityMergeRow(Base):
     evidence: Mapped[str | None] = mapped_column(Text)
 
 
+class EntityOverrideRow(Base):
+    """A person's decision about the matter's entities, respected by every later resolution
+    (lexprep.resolve.overrides): ``split`` pulls the mentions of ``alias`` (or the one mention
+    ``mention_id``, with the mentions that stand for it) out of ``entity_id``; ``merge`` joins
+    ``other_entity_id`` into ``entity_id``. Entity ids carry no foreign key: entities are rebuilt by each
+    resolution, the decision stays. ``seq`` is the order the decisions were made (and are replayed) in.
+    """
+
+    __tablename__ = "entity_overrides"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    matter_id: Mapped[str] = mapped_column(ID, ForeignKey("matters.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(ID)
+    other_entity_id: Mapped[str | None] = mapped_column(ID)
+    alias: Mapped[str | None] = mapped_column(Text)
+    mention_id: Mapped[str | None] = mapped_column(ID)
+    #: the entity's label and names when the decision was made (what the person saw)
+    label: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class RelationshipRow(Base):
     """An edge of the matter's graph: ``id = stable_id(matter_id, source_id, target_id, type)``.
 
@@ -396,6 +421,7 @@ chunks = ChunkRow.__table__
 mentions = MentionRow.__table__
 entities = EntityRow.__table__
 entity_merges = EntityMergeRow.__table__
+entity_overrides = EntityOverrideRow.__table__
 relationships = RelationshipRow.__table__
 facts = FactRow.__table__
 runs = Run.__table__

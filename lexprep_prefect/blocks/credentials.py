@@ -80,7 +80,7 @@ class MistralCredentials(Block):
 class OpenAICredentials(Block):
     """An API key for OpenAI or any OpenAI-compatible server (vLLM, llama.cpp, Ollama) via ``base_url``.
 
-    Used by the ``openai`` transcription engine (and LLM extraction).
+    Used by the ``openai`` transcription engine, the ``llm`` NER backend and LLM-assisted resolution.
 
     Example:
         ```python
@@ -119,13 +119,16 @@ class OpenAICredentials(Block):
     )
 
     def settings_overrides(self) -> dict[str, Any]:
-        """Nested lexprep settings for the OpenAI transcription engine:
-        ``{"asr": {"openai_api_key", "openai_base_url"?}}`` (the key is re-wrapped as a SecretStr by Settings).
+        """Nested lexprep settings for the OpenAI transcription engine and the LLM (entity extraction and
+        LLM-assisted resolution): ``{"asr": {"openai_api_key", "openai_base_url"?}, "llm": {"api_key",
+        "base_url"?}}`` (the key is re-wrapped as a SecretStr by Settings).
         """
         asr: dict[str, Any] = {"openai_api_key": self.api_key.get_secret_value()}
+        llm: dict[str, Any] = {"api_key": self.api_key.get_secret_value()}
         if self.base_url:
             asr["openai_base_url"] = self.base_url
-        return {"asr": asr}
+            llm["base_url"] = self.base_url
+        return {"asr": asr, "llm": llm}
 
     def get_client(self, **kwargs: Any) -> Any:
         """An ``openai.OpenAI`` client for these credentials (extra keyword arguments pass through).

@@ -120,8 +120,19 @@ def chunk_task(source: SourceFile, clean: CleanText, settings: Settings) -> list
 
 @task(name="extract-mentions", task_run_name="mentions {source.file_name}", **STAGE_TASK_OPTIONS)
 def mentions_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], category: CategoryResult,
-                  settings: Settings) -> list[Mention]:
-    return pipeline.mentions_stage(clean, chunks, category, settings)
+                  settings: Settings, meta: dict | None = None) -> list[Mention]:
+    """Entity mentions: in this process's NER pool, or on the extract-entities stage deployment. The llm
+    backend first takes its requests' slots of the ``openai-api`` rate limit; its usage goes into ``meta``
+    (the document's cost ledger)."""
+    if settings.ner_backend() == "llm" and clean.text.strip():
+        from lexprep.ner.llm_ner import requests_for
+
+        rate_limit("openai-api", occupy=requests_for(len(clean.text), settings.ner), strict=False)
+    if settings.deployments.entities:
+        from lexprep_prefect.tasks.stages import mentions_on_deployment
+
+        return mentions_on_deployment(clean, chunks, category, settings, meta)
+    return pipeline.mentions_stage(clean, chunks, category, settings, meta)
 
 
 @task(name="extract-facts", task_run_name="facts {source.file_name}", **STAGE_TASK_OPTIONS)
@@ -301,7 +312,7 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
             chunks = chunk_task(source, clean, settings)
         advance(document_id, DocStatus.extracting_mentions)
         with pipeline.timed(timings, "mentions"):
-            mentions = mentions_task(source, clean, chunks, category, settings)
+            mentions = mentions_task(source, clean, chunks, category, settings, extracted.meta)
         with pipeline.timed(timings, "facts"):
             facts, mentions, extracted = facts_task(source, clean, chunks, category, extracted, mentions, settings)
         result = pipeline.document_result(source, extracted, clean, category, chunks, mentions, settings, timings,

@@ -13,9 +13,16 @@ from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, get_store
 
 
 @task(name="resolve-entities", **STAGE_TASK_OPTIONS)
-def resolve_entities(matter_id: str, matter: str, db: str, settings: Settings) -> dict[str, int]:
-    """Mentions -> canonical entities for the whole matter, with the merge log."""
-    return pipeline.resolve_matter(get_store(db), matter_id, matter, settings)
+def resolve_entities(matter_id: str, matter: str, db: str, settings: Settings) -> dict:
+    """Mentions -> canonical entities for the whole matter, with the merge log and the matter's overrides
+    replayed; LLM-assisted resolution (cloud profile) takes a slot of the ``openai-api`` rate limit before
+    each request."""
+    def throttle() -> None:
+        from prefect.concurrency.sync import rate_limit
+
+        rate_limit("openai-api", strict=False)
+
+    return pipeline.resolve_matter(get_store(db), matter_id, matter, settings, throttle=throttle)
 
 
 @task(name="build-graph", **STAGE_TASK_OPTIONS)

@@ -6,18 +6,19 @@ from prefect.deployments import run_deployment
 
 from lexprep import pipeline
 from lexprep.errors import TransientError
-from lexprep.models import ExtractedDocument, Page, Segment, SourceFile
+from lexprep.models import CategoryResult, Chunk, CleanText, ExtractedDocument, Mention, Page, Segment, SourceFile
 from lexprep.settings import Settings
 
 #: settings that travel to the stage flow (no secrets: those come from the worker's blocks or env)
-_SHARED = ("ocr", "asr", "pdf", "limits")
+_SHARED = ("ocr", "asr", "pdf", "limits", "ner", "llm")
 
 
 def _overrides(settings: Settings) -> dict:
     data = settings.model_dump(include=set(_SHARED), mode="json")
-    for section in ("ocr", "asr"):
+    for section in ("ocr", "asr", "llm"):
         for key in [k for k in data.get(section, {}) if k.endswith("api_key")]:
             data[section].pop(key)
+    data.get("ner", {}).pop("llm", None)  # the endpoint travels as the llm section, without its key
     return data
 
 
@@ -26,11 +27,12 @@ def _remote_readable(source: SourceFile) -> bool:
     return "#" not in source.uri
 
 
-def _run(name: str, source: SourceFile, settings: Settings) -> dict:
+def _run(name: str, source: SourceFile | None, settings: Settings, **parameters) -> dict:
+    if source is not None:
+        parameters.update(source_uri=source.uri, file_name=source.file_name)
     flow_run = run_deployment(
         name=name,
-        parameters={"source_uri": source.uri, "file_name": source.file_name, "profile": settings.profile,
-                    "settings_overrides": _overrides(settings)},
+        parameters={**parameters, "profile": settings.profile, "settings_overrides": _overrides(settings)},
         timeout=settings.deployments.timeout_s,
     )
     state = flow_run.state
@@ -61,3 +63,28 @@ def transcribe_on_deployment(source: SourceFile, data: bytes, extracted: Extract
     extracted.meta.update(result.get("meta", {}))
     extracted.meta.pop("needs_transcription", None)
     return extracted
+
+
+def mentions_on_deployment(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None,
+                           settings: Settings, meta: dict | None = None) -> list[Mention]:
+    """Entity extraction on ``settings.deployments.entities`` (the cleaned text travels as a parameter) and
+    wait; the mentions are placed in this side's chunks, the stage's LLM usage (if any) added to ``meta``."""
+    from lexprep.ner import place_in_chunks
+
+    if not chunks or not clean.text.strip():
+        return []
+    result = _run(settings.deployments.entities, None, settings, text=clean.text,
+                  category=category.category if category else None, boundaries=pipeline.mention_boundaries(clean))
+    mentions = []
+    for d in result["mentions"]:
+        d = dict(d)
+        if d.get("link") is not None:
+            d["link"] = tuple(d["link"])
+        mentions.append(Mention(**d))
+    if meta is not None:
+        for key, value in (result.get("meta") or {}).items():
+            if key == "left_out":
+                meta.setdefault("left_out", []).extend(value)
+            elif isinstance(value, (int, float)):
+                meta[key] = (meta.get(key) or 0) + value
+    return place_in_chunks(mentions, chunks)

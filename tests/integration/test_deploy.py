@@ -45,7 +45,7 @@ RUN_TIMEOUT = 240.0
 #: what the lexprep-local worker's environment holds as API keys: must never reach a stage flow's parameters
 FAKE_MISTRAL_KEY = "mistral-key-deploy-test-7f3a"
 FAKE_OPENAI_KEY = "sk-openai-key-deploy-test-91c2"
-STAGE_DEPLOYMENTS = ("ocr-document/gpu", "transcribe-recording/gpu")
+STAGE_DEPLOYMENTS = ("ocr-document/gpu", "transcribe-recording/gpu", "extract-entities/gpu")
 RESULTS_BLOCK = "lexprep-deploy-test-results"
 BRANCH = "lexprep-deploy-test"
 
@@ -481,7 +481,7 @@ SPOKEN = "The witness signed the contract on Monday morning."
 
 @pytest.fixture(scope="module")
 def stage_deployments(deployed) -> dict[str, object]:
-    """{name: deployment id} of the two stage deployments, as `make deploy` made them (no edits: their pull
+    """{name: deployment id} of the stage deployments, as `make deploy` made them (no edits: their pull
     step clones the origin like the others)."""
     async def ids(client):
         return {name: (await client.read_deployment_by_name(name)).id for name in STAGE_DEPLOYMENTS}
@@ -547,7 +547,8 @@ def stage_run(deployed, worker, gpu_worker, stage_deployments, tmp_path_factory)
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(src / "witness.wav"), SPOKEN],
                        check=True, capture_output=True, timeout=60)
     db = f"sqlite:///{tmp_path_factory.mktemp('stage-db') / 'stages.db'}"
-    overrides = {"deployments": {"ocr": "ocr-document/gpu", "transcribe": "transcribe-recording/gpu", "timeout_s": 300}}
+    overrides = {"deployments": {"ocr": "ocr-document/gpu", "transcribe": "transcribe-recording/gpu",
+                                 "entities": "extract-entities/gpu", "timeout_s": 300}}
     t0 = time.monotonic()
     with _api(deployed["api_url"]):
         flow_run = run_deployment(
@@ -630,16 +631,27 @@ def test_transcription_runs_on_the_gpu_pool_deployment(stage_run):
     assert any(fr.parameters["source_uri"].endswith("witness.wav") for fr in completed)
 
 
+def test_entities_are_extracted_on_the_gpu_pool_deployment(stage_run):
+    docs = stage_run["docs"]
+    pdf = docs["order.pdf"]
+    assert pdf["status"] == "done", pdf.get("error")
+    assert stage_run["status"]["mentions"] > 0, stage_run["status"]
+    completed = _completed_stage_runs(stage_run, "extract-entities/gpu")
+    assert {fr.work_pool_name for fr in completed} == {"lexprep-gpu"}
+    assert any("UNITED" in fr.parameters["text"] for fr in completed)
+
+
 def test_stage_flow_parameters_carry_no_secrets(stage_run):
     runs = [fr for found in stage_run["runs"].values() for fr in found]
     assert runs
     for fr in runs:
         params = fr.parameters
-        assert set(params) <= {"source_uri", "file_name", "profile", "settings_overrides"}, params
+        assert set(params) <= {"source_uri", "file_name", "profile", "settings_overrides", "text", "category",
+                               "boundaries"}, params
         text = json.dumps(params)
         assert FAKE_MISTRAL_KEY not in text and FAKE_OPENAI_KEY not in text
         overrides = params["settings_overrides"]
-        assert set(overrides) <= {"ocr", "asr", "pdf", "limits"}, sorted(overrides)  # no db_url, no deployments
+        assert set(overrides) <= {"ocr", "asr", "pdf", "limits", "ner", "llm"}, sorted(overrides)  # no db_url, no deployments
         for section in overrides.values():
             assert not [k for k in section if k.endswith("api_key")], sorted(section)
         assert params["profile"] == "local"  # the parent's profile, not the pool's LEXPREP_PROFILE=gpu

@@ -152,7 +152,7 @@ def test_pages_that_failed_for_a_passing_reason_are_done_on_the_next_run(monkeyp
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _MistralDown)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        settings = Settings(profile="cloud", ner={"workers": 0},
+        settings = Settings(profile="cloud", ner={"workers": 0, "backend": "spacy"}, resolve={"llm": False},
                             ocr={"workers": 0, "mistral_base_url": f"http://127.0.0.1:{httpd.server_port}",
                                  "mistral_api_key": "sk-test"})
         data = hostile.huge_page_pdf(2_000)

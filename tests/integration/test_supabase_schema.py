@@ -34,8 +34,8 @@ SUPABASE_ONLY = {"matter_members"}
 DATA_TABLES = {
     "matters": ("id",), "documents": ("id",), "pages": ("document_id", "number"), "segments": ("document_id", "idx"),
     "chunks": ("id",),
-    "mentions": ("id",), "entities": ("id",), "entity_merges": ("id",), "relationships": ("id",),
-    "runs": ("id",), "quality_results": ("id",), "facts": ("id",),
+    "mentions": ("id",), "entities": ("id",), "entity_merges": ("id",), "entity_overrides": ("id",),
+    "relationships": ("id",), "runs": ("id",), "quality_results": ("id",), "facts": ("id",),
 }
 
 
@@ -163,7 +163,7 @@ def test_supabase_files_upgrade_an_older_database_step_by_step(postgres_db_url: 
 
 def fill_matter(store: Store, name: str) -> str:
     """A matter with rows in every table: a document and its pages, chunks and mentions, a recording and
-    its transcript segments, facts, entities, merges, relationships, a run and a quality result."""
+    its transcript segments, facts, entities, merges, an override, relationships, a run and a quality result."""
     matter_id = store.ensure_matter(name)
     src = source(f"{name}.pdf", name.encode())
     doc_id = store.register_document(matter_id, name, src, None)
@@ -177,6 +177,7 @@ def fill_matter(store: Store, name: str) -> str:
     merges = [MergeRecord(entity_id=entities[0].id, label=entities[0].label, alias="alias", canonical=entities[0].name,
                           method="fuzzy", score=91.0)]
     store.replace_entities(matter_id, entities, assignments, merges)
+    store.overrides.add(matter_id, "split", entities[0].id, alias="alias", label=entities[0].label)
     store.replace_relationships(matter_id, [Relationship("document", doc_id, "chunk", chunk_id_for(doc_id, 0),
                                                          "CONTAINS")])
     run_id = store.start_run(matter_id)

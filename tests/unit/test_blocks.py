@@ -140,7 +140,8 @@ def test_mistral_credentials_overrides():
 def test_openai_credentials_overrides_and_client():
     creds = OpenAICredentials(api_key="sk-abc", base_url="http://127.0.0.1:8000/v1", organization="org-1")
     assert "sk-abc" not in repr(creds)
-    assert creds.settings_overrides() == {"asr": {"openai_api_key": "sk-abc", "openai_base_url": "http://127.0.0.1:8000/v1"}}
+    assert creds.settings_overrides() == {"asr": {"openai_api_key": "sk-abc", "openai_base_url": "http://127.0.0.1:8000/v1"},
+                                          "llm": {"api_key": "sk-abc", "base_url": "http://127.0.0.1:8000/v1"}}
     try:
         import openai  # noqa: F401
     except ImportError:

@@ -63,6 +63,7 @@ def test_prefect_yaml_has_the_deployments():
         "process-matter/docker",
         "ocr-document/gpu",
         "transcribe-recording/gpu",
+        "extract-entities/gpu",
     } <= names
     assert len(names) == len(DEPLOYMENTS), "two deployments share an entrypoint function and a name"
 
@@ -179,7 +180,7 @@ def test_gpu_and_local_deployments_land_where_expected():
     assert local["work_pool"]["name"] == "lexprep-local"
     assert not {"source", "matter", "db"} & set(local["parameters"]), "given per run (or by the trigger), never defaulted"
     assert by_name["process-matter/cloud"]["parameters"]["profile"] == "cloud"
-    for name in ("ocr-document/gpu", "transcribe-recording/gpu"):
+    for name in ("ocr-document/gpu", "transcribe-recording/gpu", "extract-entities/gpu"):
         assert by_name[name]["work_pool"]["name"] == "lexprep-gpu"
         assert by_name[name]["entrypoint"].startswith("lexprep_prefect/flows/stages.py:")
     assert WORK_POOLS["lexprep-gpu"].type == "process" and WORK_POOLS["lexprep-local"].type == "process"
@@ -268,7 +269,8 @@ def test_deployable_skips_docker_unless_asked():
     env = {"LEXPREP_GIT_REPOSITORY": "/srv/lexprep.git", "LEXPREP_GIT_BRANCH": "main", "LEXPREP_IMAGE": "lexprep"}
     names, skipped = deployable(with_docker=False, environ=env)
     reasons = dict(skipped)
-    assert {"process-matter/local", "process-matter/cloud", "ocr-document/gpu", "transcribe-recording/gpu"} <= set(names)
+    assert {"process-matter/local", "process-matter/cloud", "ocr-document/gpu", "transcribe-recording/gpu",
+            "extract-entities/gpu"} <= set(names)
     assert "process-matter/docker" in reasons and "Docker" in reasons["process-matter/docker"]
     with_docker, _ = deployable(with_docker=True, environ=env)
     assert "process-matter/docker" in with_docker
