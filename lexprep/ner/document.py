@@ -46,6 +46,12 @@ _ROLE_LINE = re.compile(
 )
 _SEPARATOR = re.compile(r"^(?:v|vs|versus)\.?,?$", re.IGNORECASE)
 _COLUMN_JUNK = re.compile(r"\s*[)}\]|]\s.*$|\s*[)}\]|]\s*$")
+#: a party's role written after its name on the same line: ", Plaintiff-Appellant," / ", Defendants."
+_ROLE_TAIL = re.compile(
+    r",[ \t]*(?:(?:Cross|Counter|Third[- ]Party)[- ])?(?:Plaintiffs?|Defendants?|Appellants?|Appellees?|Petitioners?|"
+    r"Respondents?|PLAINTIFFS?|DEFENDANTS?|APPELLANTS?|APPELLEES?|PETITIONERS?|RESPONDENTS?)"
+    r"(?:[ \t]*[-–—/][ \t]*(?:Plaintiffs?|Defendants?|Appellants?|Appellees?|Petitioners?|Respondents?|PLAINTIFFS?|"
+    r"DEFENDANTS?|APPELLANTS?|APPELLEES?|PETITIONERS?|RESPONDENTS?))*[ \t]*[,.]?[ \t]*$")
 _PARTY_TAIL = re.compile(
     r"(?:,?\s+(?:et\s+al\.?|ET\s+AL\.?)|,\s+(?:a|an)\s+(?:[\w-]+\s+){0,3}(?:corporation|company|individual|partnership|"
     r"limited liability company|municipal corporation|political subdivision)\b.*|,\s+in\s+(?:his|her|their|its)\s+"
@@ -195,8 +201,13 @@ def caption_parties(text: str, ctx: filters.DocContext, limit: int = 5000) -> li
             raw_end = start + (cut.start() if cut else len(region))
         region = text[start:raw_end]
         region = re.sub(r"[ \t]*[)}\]|][^\n]*", lambda m: " " * len(m.group(0)), region)  # column junk -> spaces
+        inline_roles: list[str] = []
         for part_match in re.finditer(r"[^;]+", region):
             part = part_match.group(0)
+            role_tail = _ROLE_TAIL.search(part)  # "HARBORLINE LOGISTICS, INC., Plaintiff-Appellant,"
+            if role_tail and role_tail.start() > 0:
+                inline_roles += [r for r in _role_set(role_tail.group(0)) if r not in inline_roles]
+                part = part[: role_tail.start()]
             tail = _PARTY_TAIL.search(part)
             if tail:
                 part = part[: tail.start()]
@@ -209,11 +220,13 @@ def caption_parties(text: str, ctx: filters.DocContext, limit: int = 5000) -> li
                 continue
             p_start = start + part_match.start() + part.find(stripped)
             p_end = p_start + len(stripped)
+            if text[p_end:p_end + 1] == "." and re.search(r"(?i)\b(?:inc|co|corp|ltd|l\.p|n\.a|jr|sr)$|\b[A-Z]$", stripped):
+                p_end += 1  # "INC." keeps its period
             if "\n" in stripped and not re.search(r"[A-Za-z]", stripped.split("\n")[-1]):
                 continue
             label = _party_label(" ".join(stripped.split()), ctx, p_start)
-            out.append(Linked(Span(label, p_start, p_end, 1.0, "caption", "caption"),
-                              attrs={"roles": list(roles)} if roles else {"roles": []}))
+            both = list(roles) + [r for r in inline_roles if r not in roles]
+            out.append(Linked(Span(label, p_start, p_end, 1.0, "caption", "caption"), attrs={"roles": both}))
     return out
 
 
@@ -505,7 +518,10 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
                     out.append(x)
                     continue
             caption_orgs = {(p.span.start, p.span.end) for p in parties if p.span.label == "ORG"}
-            place = x.span.label == "GPE" or filters.gazetteer.is_known_place(words[0])
+            # a place's name ("Meridian", Idaho) is an organisation's short name only where a caption says so,
+            # unless the model did not read it as a place ("Meridian" as NORP beside "Meridian Coastal Shipping Co.")
+            place = x.span.label == "GPE" or (filters.gazetteer.is_known_place(words[0])
+                                              and (x.span.source_label or "") in ("GPE", "LOC", "FAC", ""))
             if x.span.label != "PERSON":
                 hits = {(o.span.start, o.span.end) for o in orgs if not place or (o.span.start, o.span.end) in caption_orgs}
                 hits = {(a, b) for a, b in hits if text[a:b].split()[0].strip(".,").casefold() == w}

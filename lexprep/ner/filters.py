@@ -167,6 +167,11 @@ _BUILDING_WORDS = frozenset("house building tower towers plaza centre center apa
 _DISTRICT_ABBR = re.compile(r"^(?:[NSEWMC]\.\s?D\.|[NSEWMC]D)$")
 
 
+_SUFFIX_ONLY = re.compile(r"(?i)(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.?|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|"
+                          r"L\.L\.P\.|Ltd\.?|Limited|PLC|N\.A\.|S\.A\.|GmbH|AG|P\.C\.|P\.A\.|PLLC|LLLP|Pty\.?(?: Ltd\.?)?|"
+                          r"B\.V\.|N\.V\.|S\.p\.A\.|S\.A\.S\.?|SAS|SARL|S\.r\.l\.)")
+
+
 def _org_word(word: str) -> bool:
     """Whether ``word`` is an organisation word (singular or plural: "Churches", "Boards")."""
     w = word.casefold().strip(".,'’")
@@ -222,13 +227,14 @@ def _split_joined(text: str, start: int, end: int, label: str) -> tuple[int, int
 def _firm_start(text: str, start: int, s: str) -> int:
     """Where a law firm's name really begins: "CARLSON, [CALLADINE & PETERSON LLP]" and "KILPATRICK
     TOWNSEND &\n[STOCKTON LLP]" lose their first names to the model."""
-    if not (re.search(r"\b(?:LLP|L\.L\.P\.|PLLC|P\.C\.|P\.A\.|LLC)\W*$", s) or _ORG_SUFFIX.search(s)):
-        return start
+    if not re.search(r"\b(?:LLP|L\.L\.P\.|PLLC|P\.C\.|P\.A\.|LLC|L\.L\.C\.)\W*$", s):
+        return start  # law firms' names ("Carlson, Calladine & Peterson LLP"), not "General Counsel, Acme Co."
     for _ in range(3):
         before = text[max(0, start - 80):start]
         m = re.search(r"(?<![\w.])((?-i:[A-Z][\w'’.-]+(?:[ \t]+[A-Z][\w'’.-]+){0,2}))(?:,[ \t]+|[ \t]*&[ \t]*\n?[ \t]*)$",
                       before)
-        if not m or _LEAD_ROLE.match(m.group(1) + " ") or m.group(1).casefold().strip(".") in LEGAL_WORDS \
+        if not m or _LEAD_ROLE.match(m.group(1) + " ") or any(w.casefold().strip(".") in LEGAL_WORDS
+                                                              for w in m.group(1).split()) \
                 or re.search(r"(?i)\b(?:dated|by|date|name|title)\b", m.group(1)):
             break
         start = max(0, start - 80) + m.start(1)
@@ -616,12 +622,16 @@ def repair_name(text: str, start: int, end: int, label: str, ctx: DocContext) ->
         for m in re.finditer(r",[ \t\n]+", s):  # two names joined by a comma: the first one
             rest = s[m.end():].split(",", 1)[0].strip()
             people = re.search(r"(?<![A-Za-z])[A-Z]\.\s", rest)  # "Census Bureau, P. Mackun & S. Wilson": authors
-            if ("&" in rest and not people) or _ORG_SUFFIX.search(" " + rest):
-                continue
+            if ("&" in rest and not people) or _SUFFIX_ONLY.fullmatch(rest):
+                continue  # "Carlson, Calladine & Peterson LLP", "Acme, Inc."
             if gazetteer.is_state(rest) and gazetteer.is_city(s[:m.start()]):
                 label = "GPE" if m.end() + len(rest) >= len(s.rstrip(".")) else label  # "Las Vegas, NV"
                 break
-            end = start + m.start()
+            head, whole_rest = s[:m.start()], s[m.end():]
+            if not _org_shaped(head) and _org_shaped(whole_rest):
+                start += m.end()  # "General Counsel, Meridian Coastal Shipping Co.": a title before the name
+            else:
+                end = start + m.start()
             s = text[start:end]
             break
         start = _of_head(text, start, s)

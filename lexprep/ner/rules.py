@@ -341,6 +341,9 @@ _ORG_STOP_START = re.compile(r"^(?:The|This|Each|Such|Any|All|Said|Our|Its|Their
 _INNER_SUFFIX = re.compile(r"(?<=\w)[ \t]*,?[ \t]+(?:Inc\.?|LLC|L\.L\.C\.|LLP|L\.P\.|LP|Ltd\.?|SAS|S\.A\.|GmbH|AG|Corp\.?|"
                            r"Corporation|Company|PLC|N\.A\.)[ \t]*,?[ \t]+(?:and|AND|&)[ \t]+(?=[A-Z])")
 _DOCUMENT_WORDS = frozenset("agreement agreements section article exhibit schedule amendment contract".split())
+#: words of a filing's title ("Defendant's Notice of Motion and Motion to Dismiss")
+_FILING_WORDS = frozenset("""notice motion memorandum brief order stipulation complaint answer reply opposition
+petition declaration affidavit exhibit application request response objection""".split())
 _FUNCTION_WORDS = frozenset("within or to from for by with at in on into upon under over between among per via".split())
 
 
@@ -366,6 +369,12 @@ def org_suffix_spans(text: str) -> list[Span]:
             head, _, rest = value.rpartition("\n")
             start += len(head) + 1
             value = rest
+            if len(value.split()) < 2:
+                continue
+        filing = re.match(r"(?is)(.*?)\b(?:and|AND)[ \t\n]+", value)
+        if filing and any(w.casefold().strip(",.'’s") in _FILING_WORDS for w in filing.group(1).split()):
+            start += filing.end()  # "NOTICE OF MOTION AND\nMERIDIAN COASTAL SHIPPING CO.": a title's words before
+            value = value[filing.end():]
             if len(value.split()) < 2:
                 continue
         inner = list(_INNER_SUFFIX.finditer(value))

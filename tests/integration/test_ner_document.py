@@ -233,3 +233,24 @@ def test_generic_uses_of_a_defined_term_are_not_the_party():
     # the defined term, two uses and "a Distributor representative" (the party's); not "a NETGEAR Distributor",
     # "a Distributor in" (any distributor) nor "Distributor Agreement" (another name)
     assert linked == [expected[0], expected[1], expected[2], expected[5]]
+
+
+def test_caption_roles_on_the_name_line_filing_titles_and_job_titles_are_not_names():
+    from lexprep.ner.document import caption_parties
+    from lexprep.ner.filters import DocContext, repair_rule_span
+    from lexprep.ner.rules import org_suffix_spans
+
+    caption = ("UNITED STATES COURT OF APPEALS FOR THE NINTH CIRCUIT\nHARBORLINE LOGISTICS, INC., Plaintiff-Appellant,\n"
+               "v.\nMERIDIAN COASTAL SHIPPING CO., Defendant-Appellee.\nNo. 24-1187\n")
+    parties = [(caption[x.span.start:x.span.end], x.attrs["roles"]) for x in caption_parties(caption, DocContext(caption))]
+    assert parties == [("HARBORLINE LOGISTICS, INC.", ["plaintiff", "appellant"]),
+                       ("MERIDIAN COASTAL SHIPPING CO.", ["defendant", "appellee"])]
+    text = ("v. DEFENDANT'S NOTICE OF MOTION AND\nMERIDIAN COASTAL SHIPPING CO., MOTION TO DISMISS\n"
+            "Priya Natarajan\nGeneral Counsel, Meridian Coastal Shipping Co.\n")
+    ctx = DocContext(text)
+    names = [text[r.start:r.end] for s in org_suffix_spans(text) if (r := repair_rule_span(s, ctx)) is not None]
+    assert names == ["MERIDIAN COASTAL SHIPPING CO.", "Meridian Coastal Shipping Co."]
+    motion = ("Defendant Meridian Coastal Shipping Co. moves to dismiss. Harborline alleges that Meridian refused "
+              "bookings in October 2022.")
+    meridian = [m for m in document_mentions(motion, S0, "pleading") if m.text == "Meridian"]
+    assert meridian and all(m.label == "ORG" and m.link_method == "short_name" for m in meridian)
