@@ -260,7 +260,12 @@ def _canonical(label: str, cluster: _Cluster) -> tuple[str, str]:
     def caps(s: str) -> bool:
         letters = [c for c in s if c.isalpha()]
         return len(letters) >= 4 and all(c.isupper() for c in letters)
-    name = min(counts, key=lambda s: (caps(s), -counts[s], -len(s), s))
+    name = min(counts, key=lambda s: (caps(s), re.match(r"(?i)(?:id|ibid)\b", s) is not None, -counts[s], -len(s), s))
+    if label == "LAW" and re.match(r"(?i)(?:id|ibid)\b", name):
+        # "Id. § 1292(a)(1)" after 28 U.S.C. § 1291: the section it stands for, as normalised
+        norm = next((r.normalized for g, _m in full for r in g.refs if r.normalized), None)
+        if norm:
+            return norm, key_of[name][1]
     return (display_name(name) if label in ("PERSON", "ORG", "GPE", "COURT", "OTHER") else name), key_of[name][1]
 
 

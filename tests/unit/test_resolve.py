@@ -230,3 +230,8 @@ def test_every_merge_says_why():
     res = resolve(_refs(("ORG", "Acme Widgets Inc."), ("ORG", "ACME WIDGETS, INC."), ("PERSON", "Jonathan Q. Public"),
                         ("PERSON", "Jonathon Q. Public")), S, "m")
     assert res.merges and all(m.evidence for m in res.merges)
+
+
+def test_an_id_section_is_named_by_the_section_it_stands_for():
+    res = resolve(_refs(("LAW", "Id. § 1292(a)(1)", "28 U.S.C. § 1292(a)(1)")), ResolveSettings(), "m")
+    assert [e.name for e in res.entities] == ["28 U.S.C. § 1292(a)(1)"]
