@@ -24,14 +24,14 @@ import contextlib
 import contextvars
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from lexprep.errors import ConfigurationError, InputError, MissingDependencyError, TransientError
+from lexprep.errors import ConfigurationError, InputError
+from lexprep.openai_compat import LazyClient, call_mapped, map_error, retrying, scrub
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +94,6 @@ def record(usage: Usage) -> None:
         meter.add(usage)
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """``text`` in one short line, without the key (or anything key-like, or a bearer token)."""
-    import re
-
-    text = " ".join(str(text).split())
-    if secret:
-        text = text.replace(secret, "***")
-    text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
-    return re.sub(r"\b(sk|key)-[A-Za-z0-9_*\-]{6,}", "***", text)[:200]
-
-
 class LlmClient:
     """A Chat Completions client for structured answers.
 
@@ -121,29 +110,18 @@ class LlmClient:
         self.settings = settings
         self.purpose = purpose
         self.throttle = throttle
-        self._client = None
-        self._lock = threading.Lock()
+        self._client = LazyClient(self._api_key, settings.base_url, settings.timeout_s)
 
     def _secret(self) -> str | None:
         if self.settings.api_key is not None:
             return self.settings.api_key.get_secret_value()
         return os.environ.get("OPENAI_API_KEY")
 
-    def _get_client(self):
-        if self._client is not None:
-            return self._client
-        with self._lock:
-            if self._client is None:
-                try:
-                    import openai
-                except ImportError as exc:
-                    raise MissingDependencyError("openai", "lexprep[cloud]") from exc
-                key = self._secret()
-                if not key:
-                    raise ConfigurationError(f"{self.purpose} needs an API key: set LEXPREP_LLM__API_KEY or OPENAI_API_KEY")
-                self._client = openai.OpenAI(api_key=key, base_url=self.settings.base_url,
-                                             timeout=self.settings.timeout_s, max_retries=0)
-            return self._client
+    def _api_key(self) -> str:
+        key = self._secret()
+        if not key:
+            raise ConfigurationError(f"{self.purpose} needs an API key: set LEXPREP_LLM__API_KEY or OPENAI_API_KEY")
+        return key
 
     def structured(self, system: str, user: str, schema: type[T]) -> tuple[T, Usage]:
         """The model's answer to ``system`` + ``user`` as a ``schema`` instance, and what it cost.
@@ -155,19 +133,8 @@ class LlmClient:
             LlmAnswerError: the answer does not fit the schema (the request's tokens are on ``exc.usage``).
             MissingDependencyError: the ``openai`` package is not installed.
         """
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
-        unit = max(float(self.settings.retry_wait_s), 0.0)
-
-        def before_sleep(state) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning("%s attempt %d/%d failed (%s); retrying", self.purpose, state.attempt_number,
-                        self.settings.max_attempts, exc)
-
-        retrying = Retrying(stop=stop_after_attempt(self.settings.max_attempts),
-                            wait=wait_random_exponential(multiplier=unit, max=30 * unit),
-                            retry=retry_if_exception_type(TransientError), before_sleep=before_sleep, reraise=True)
-        response = retrying(self._call_once, system, user, schema)
+        response = retrying(self.purpose, self.settings.max_attempts, self.settings.retry_wait_s)(
+            self._call_once, system, user, schema)
         usage = self._usage(response)
         try:
             return self._parse(response, schema), usage
@@ -187,46 +154,13 @@ class LlmClient:
         }
 
     def _call_once(self, system: str, user: str, schema: type[BaseModel]):
-        client = self._get_client()
+        client = self._client.get()
         if self.throttle is not None:
             self.throttle()
-        try:
-            return client.chat.completions.create(**self._request(system, user, schema))
-        except Exception as exc:  # noqa: BLE001 - mapped below; unknown errors propagate unchanged
-            mapped = self._map_error(exc)
-            if mapped is None:
-                raise
-            raise mapped from None  # the cause may quote (part of) the key or the request
-
-    def _map_error(self, exc: Exception) -> Exception | None:
-        import openai
-
-        what, secret = self.purpose, self._secret()
-        if isinstance(exc, openai.APITimeoutError):
-            return TransientError(f"{what} timed out after {self.settings.timeout_s:g} s")
-        if isinstance(exc, openai.APIConnectionError):
-            return TransientError(f"cannot reach the {what} endpoint (connection error)")
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            body = getattr(exc, "body", None)
-            inner = body.get("error") if isinstance(body, dict) else None
-            message = (inner.get("message") if isinstance(inner, dict) else None) or (
-                body.get("message") if isinstance(body, dict) else None)
-            detail = f": {scrub(message, secret)}" if message else ""
-            if status == 429:
-                return TransientError(f"{what} rate limited (HTTP 429)")
-            if status >= 500 or status in (408, 425):
-                return TransientError(f"{what} server error (HTTP {status})")
-            if status == 401:
-                return ConfigurationError(f"{what}: the API key was rejected (HTTP 401): check LEXPREP_LLM__API_KEY")
-            if status == 403:
-                return ConfigurationError(f"{what}: access refused (HTTP 403){detail}")
-            if status == 404:
-                return ConfigurationError(f"{what}: model {self.settings.model!r} or endpoint not found (HTTP 404){detail}")
-            return InputError(f"{what}: the request was rejected (HTTP {status}){detail}")
-        if isinstance(exc, openai.OpenAIError):
-            return ConfigurationError(f"{what}: client error {type(exc).__name__}")
-        return None
+        return call_mapped(client.chat.completions.create, **self._request(system, user, schema),
+                           mapper=lambda exc: map_error(exc, what=self.purpose, timeout_s=self.settings.timeout_s,
+                                                        model=self.settings.model, key_env="LEXPREP_LLM__API_KEY",
+                                                        secret=self._secret()))
 
     def _usage(self, response) -> Usage:
         u = getattr(response, "usage", None)

@@ -14,21 +14,17 @@ The API key never appears in a message or a log line.
 from __future__ import annotations
 
 import io
-import logging
 import math
 import os
-import re
-import threading
 import wave
 from typing import Any
 
 import numpy as np
 
-from lexprep.errors import ConfigurationError, InputError, MissingDependencyError, TransientError
+from lexprep.errors import ConfigurationError
 from lexprep.models import Segment
+from lexprep.openai_compat import LazyClient, call_mapped, map_error, retrying
 from lexprep.settings import AsrSettings
-
-log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
 
@@ -98,37 +94,20 @@ class OpenAIApiEngine:
         self.settings = settings
         self.model = settings.openai_model
         self.max_chunk_s = max_chunk_s
-        self._client = None
-        self._lock = threading.Lock()
+        self._client = LazyClient(self._api_key, settings.openai_base_url, settings.timeout_s)
 
     # -- client --------------------------------------------------------------------------------------
 
-    def _api_key(self) -> str:
+    def _secret(self) -> str | None:
         if self.settings.openai_api_key is not None:
             return self.settings.openai_api_key.get_secret_value()
-        key = os.environ.get("OPENAI_API_KEY")
+        return os.environ.get("OPENAI_API_KEY")
+
+    def _api_key(self) -> str:
+        key = self._secret()
         if not key:
             raise ConfigurationError("no OpenAI API key: set LEXPREP_ASR__OPENAI_API_KEY or OPENAI_API_KEY")
         return key
-
-    def _get_client(self):
-        if self._client is not None:
-            return self._client
-        with self._lock:
-            if self._client is None:
-                try:
-                    import openai
-                except ImportError as exc:
-                    raise MissingDependencyError("openai", "lexprep[cloud]") from exc
-                self._client = openai.OpenAI(
-                    api_key=self._api_key(),
-                    base_url=self.settings.openai_base_url,
-                    timeout=self.settings.timeout_s,
-                    max_retries=0,  # tenacity retries here, only what is transient
-                )
-            return self._client
-
-    # -- transcription -------------------------------------------------------------------------------
 
     def transcribe(self, audio: np.ndarray, *, channel: int | None = None) -> list[Segment]:
         """Transcribe mono 16 kHz float32 samples (shape ``(n,)``) into segments (seconds, speaker None)."""
@@ -168,39 +147,15 @@ class OpenAIApiEngine:
         return kwargs
 
     def _call_once(self, data: bytes):
-        client = self._get_client()
-        try:
-            return client.audio.transcriptions.create(file=("audio.wav", data, "audio/wav"), **self._request_kwargs())
-        except Exception as exc:  # noqa: BLE001 - mapped below; unknown errors propagate unchanged
-            mapped = _map_error(exc, self.settings, self.model)
-            if mapped is None:
-                raise
-            if isinstance(mapped, ConfigurationError):
-                raise mapped from None  # the cause may quote (part of) the key
-            raise mapped from exc
+        return call_mapped(self._client.get().audio.transcriptions.create,
+                           file=("audio.wav", data, "audio/wav"), **self._request_kwargs(),
+                           mapper=lambda exc: map_error(exc, what="OpenAI transcription", timeout_s=self.settings.timeout_s,
+                                                        model=self.model, key_env="LEXPREP_ASR__OPENAI_API_KEY",
+                                                        secret=self._secret(), rejected="recording"))
 
     def _call_with_retries(self, data: bytes):
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
-        unit = max(self.settings.retry_wait_s, 0.0)
-
-        def before_sleep(state) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning(
-                "OpenAI transcription attempt %d/%d failed (%s); retrying",
-                state.attempt_number,
-                self.settings.max_attempts,
-                exc,
-            )
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=wait_random_exponential(multiplier=unit, max=30 * unit),
-            retry=retry_if_exception_type(TransientError),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        return retrying(self._call_once, data)
+        return retrying("OpenAI transcription", self.settings.max_attempts, self.settings.retry_wait_s)(
+            self._call_once, data)
 
     def _parse(self, response: Any, piece_s: float) -> tuple[list[Segment], str | None]:
         """Segments (seconds from the piece's start) and language from a transcription response."""
@@ -228,53 +183,3 @@ class OpenAIApiEngine:
         elif text.strip():
             segments.append(Segment(start_s=0.0, end_s=piece_s, text=text.strip()))
         return segments, language
-
-
-def _map_error(exc: Exception, settings: AsrSettings, model: str) -> Exception | None:
-    """The lexprep error for an ``openai`` exception (None when it is not one)."""
-    try:
-        import openai
-    except ImportError:  # pragma: no cover
-        return None
-    secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else os.environ.get("OPENAI_API_KEY")
-    if isinstance(exc, openai.APITimeoutError):
-        return TransientError(f"OpenAI transcription timed out after {settings.timeout_s:g} s")
-    if isinstance(exc, openai.APIConnectionError):
-        return TransientError("cannot reach the OpenAI transcription API (connection error)")
-    if isinstance(exc, openai.RateLimitError):
-        return TransientError("OpenAI transcription rate limited (HTTP 429)")
-    if isinstance(exc, openai.InternalServerError):
-        return TransientError(f"OpenAI transcription server error (HTTP {exc.status_code})")
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = _server_message(exc, secret)
-        if status in (408, 425):
-            return TransientError(f"OpenAI transcription timed out on the server (HTTP {status})")
-        if status == 401:
-            return ConfigurationError("OpenAI API rejected the API key (HTTP 401): check LEXPREP_ASR__OPENAI_API_KEY")
-        if status == 403:
-            return ConfigurationError(f"OpenAI API refused access (HTTP 403){detail}")
-        if status == 404:
-            return ConfigurationError(f"OpenAI API: model {model!r} or endpoint not found (HTTP 404){detail}")
-        if 400 <= status < 500:
-            return InputError(f"OpenAI API rejected the recording (HTTP {status}){detail}")
-        return TransientError(f"OpenAI transcription server error (HTTP {status})")
-    if isinstance(exc, openai.OpenAIError):
-        return ConfigurationError(f"OpenAI client error: {type(exc).__name__}")
-    return None
-
-
-def _server_message(exc: Exception, secret: str | None) -> str:
-    """``": <server's message>"`` in one short line, with the key (and anything key-like) removed."""
-    body = getattr(exc, "body", None)
-    message = None
-    if isinstance(body, dict):
-        inner = body.get("error")
-        message = (inner.get("message") if isinstance(inner, dict) else None) or body.get("message")
-    if not message:
-        return ""
-    text = " ".join(str(message).split())
-    if secret:
-        text = text.replace(secret, "***")
-    text = re.sub(r"\b(sk|key)-[A-Za-z0-9_*\-]{6,}", "***", text)
-    return ": " + text[:200]

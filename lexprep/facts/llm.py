@@ -27,21 +27,18 @@ Token counts (``usage.prompt_tokens`` / ``completion_tokens``) and their price f
 from __future__ import annotations
 
 import json
-import logging
 import os
-import re
 import threading
 from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lexprep.errors import ConfigurationError, InputError, MissingDependencyError, TransientError
+from lexprep.errors import ConfigurationError, InputError
 from lexprep.facts import DATE_KINDS, KINDS, FactResult, locate
 from lexprep.facts._common import entity_mention, normalize_jurisdiction, party_label
 from lexprep.facts.dates import parse_date, valid_iso_date
 from lexprep.models import Fact, Mention
-
-log = logging.getLogger(__name__)
+from lexprep.openai_compat import LazyClient, call_mapped, map_error, retrying
 
 __all__ = ["LlmFact", "LlmFacts", "RESPONSE_SCHEMA", "SYSTEM_PROMPT", "LlmFactExtractor", "llm_facts", "windows"]
 
@@ -138,32 +135,21 @@ class LlmFactExtractor:
         self.settings = settings
         self.fs = settings.facts
         self.model = self.fs.llm_model
-        self._client = None
-        self._lock = threading.Lock()
+        self._client = LazyClient(self._api_key, self.fs.llm_base_url, self.fs.timeout_s)
 
     def _secret(self) -> str | None:
         if self.fs.llm_api_key is not None:
             return self.fs.llm_api_key.get_secret_value()
         return os.environ.get("OPENAI_API_KEY")
 
-    def _get_client(self):
-        if self._client is not None:
-            return self._client
-        with self._lock:
-            if self._client is None:
-                try:
-                    import openai
-                except ImportError as exc:
-                    raise MissingDependencyError("openai", "lexprep[cloud]") from exc
-                key = self._secret()
-                if not key:
-                    if not self.fs.llm_base_url:
-                        raise ConfigurationError("no API key for the LLM fact extractor: set "
-                                                 "LEXPREP_FACTS__LLM_API_KEY or OPENAI_API_KEY")
-                    key = "none"  # a local server (vLLM, Ollama, llama.cpp) that needs no key
-                self._client = openai.OpenAI(api_key=key, base_url=self.fs.llm_base_url, timeout=self.fs.timeout_s,
-                                             max_retries=0)  # tenacity retries here, only what is transient
-            return self._client
+    def _api_key(self) -> str:
+        key = self._secret()
+        if key:
+            return key
+        if not self.fs.llm_base_url:
+            raise ConfigurationError("no API key for the LLM fact extractor: set LEXPREP_FACTS__LLM_API_KEY or "
+                                     "OPENAI_API_KEY")
+        return "none"  # a local server (vLLM, Ollama, llama.cpp) that needs no key
 
     def _request(self, category: str | None, window: str) -> dict[str, Any]:
         return {
@@ -179,35 +165,20 @@ class LlmFactExtractor:
         }
 
     def _call_once(self, request: dict[str, Any]):
-        client = self._get_client()
-        try:
-            return client.chat.completions.create(**request)
-        except Exception as exc:  # noqa: BLE001 - mapped below; unknown errors propagate unchanged
-            mapped = _map_error(exc, self.fs, self._secret())
-            if mapped is None:
-                raise
-            raise mapped from None  # the cause may quote (part of) the key
+        return call_mapped(self._client.get().chat.completions.create, **request,
+                           mapper=lambda exc: map_error(exc, what="LLM fact extraction", timeout_s=self.fs.timeout_s,
+                                                        model=self.model, key_env="LEXPREP_FACTS__LLM_API_KEY",
+                                                        secret=self._secret()))
 
     def call(self, category: str | None, window: str, before_call: Callable[[], None] | None = None):
         """One Chat Completions call for ``window``, retried on transient errors (see the module docstring)."""
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
-
-        unit = max(self.fs.retry_wait_s, 0.0)
-
-        def before_sleep(state) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            log.warning("LLM fact extraction attempt %d/%d failed (%s); retrying", state.attempt_number,
-                        self.fs.max_attempts, exc)
 
         def attempt():
             if before_call is not None:
                 before_call()
             return self._call_once(self._request(category, window))
 
-        retrying = Retrying(stop=stop_after_attempt(self.fs.max_attempts),
-                            wait=wait_random_exponential(multiplier=unit, max=30 * unit),
-                            retry=retry_if_exception_type(TransientError), before_sleep=before_sleep, reraise=True)
-        return retrying(attempt)
+        return retrying("LLM fact extraction", self.fs.max_attempts, self.fs.retry_wait_s)(attempt)
 
     def price(self, tokens_in: int, tokens_out: int) -> float:
         """USD of the tokens at ``costs.llm_per_million_tokens[model]`` (0 for a model not listed)."""
@@ -327,52 +298,3 @@ def llm_facts(text: str, category: str | None, meta: dict, mentions: list[Mentio
                 result.facts.append(fact)
     result.usage["estimated_cost_usd"] = round(result.usage["estimated_cost_usd"], 6)
     return result
-
-
-def _map_error(exc: Exception, fs, secret: str | None) -> Exception | None:
-    """The lexprep error for an ``openai`` exception (None when it is not one)."""
-    try:
-        import openai
-    except ImportError:  # pragma: no cover
-        return None
-    if isinstance(exc, openai.APITimeoutError):
-        return TransientError(f"LLM fact extraction timed out after {fs.timeout_s:g} s")
-    if isinstance(exc, openai.APIConnectionError):
-        return TransientError("cannot reach the LLM API (connection error)")
-    if isinstance(exc, openai.RateLimitError):
-        return TransientError("LLM API rate limited (HTTP 429)")
-    if isinstance(exc, openai.InternalServerError):
-        return TransientError(f"LLM API server error (HTTP {exc.status_code})")
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = _server_message(exc, secret)
-        if status in (408, 425):
-            return TransientError(f"LLM API timed out on the server (HTTP {status})")
-        if status == 401:
-            return ConfigurationError("LLM API rejected the API key (HTTP 401): check LEXPREP_FACTS__LLM_API_KEY")
-        if status == 403:
-            return ConfigurationError(f"LLM API refused access (HTTP 403){detail}")
-        if status == 404:
-            return ConfigurationError(f"LLM API: model {fs.llm_model!r} or endpoint not found (HTTP 404){detail}")
-        if 400 <= status < 500:
-            return InputError(f"LLM API rejected the request (HTTP {status}){detail}")
-        return TransientError(f"LLM API server error (HTTP {status})")
-    if isinstance(exc, openai.OpenAIError):
-        return ConfigurationError(f"OpenAI client error: {type(exc).__name__}")
-    return None
-
-
-def _server_message(exc: Exception, secret: str | None) -> str:
-    """``": <server's message>"`` in one short line, with the key (and anything key-like) removed."""
-    body = getattr(exc, "body", None)
-    message = None
-    if isinstance(body, dict):
-        inner = body.get("error")
-        message = (inner.get("message") if isinstance(inner, dict) else None) or body.get("message")
-    if not message:
-        return ""
-    text = " ".join(str(message).split())
-    if secret:
-        text = text.replace(secret, "***")
-    text = re.sub(r"\b(sk|key)-[A-Za-z0-9_*\-]{6,}", "***", text)
-    return ": " + text[:200]
