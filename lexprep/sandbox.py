@@ -205,14 +205,6 @@ def _out_of_memory(exc: BaseException, address_space: int | None) -> bool:
     return False
 
 
-def _own_rss() -> int | None:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _watch_self(cap: int, busy: threading.Event, conn: Connection, lock: threading.Lock) -> None:
     """The worker's own look at its resident size while a task runs: over ``cap`` it exits at once with
     :data:`EXIT_OVER_MEMORY`. A second line behind the parent's watch, which a loaded machine may not
@@ -220,7 +212,7 @@ def _watch_self(cap: int, busy: threading.Event, conn: Connection, lock: threadi
     so a C parser holding it is left to the parent."""
     while True:
         busy.wait()
-        rss = _own_rss()
+        rss = rss_bytes(os.getpid())
         if rss is not None and rss > cap and busy.is_set():
             if lock.acquire(timeout=0.2):  # the reply the parent reads, with this task's peak (VmHWM)
                 try:

@@ -436,8 +436,8 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             continue  # one term, one meaning per document (the first definition)
         seen_terms[key] = ante
         target = (ante.span.start, ante.span.end)
-        pattern = re.compile(rf"(?<![\w'’-]){re.escape(term)}(?![\w-])" + ("" if term.isupper() else ""))
-        ordinary = filters.is_english(term) or filters.DocContext(text).common(term)
+        pattern = re.compile(rf"(?<![\w'’-]){re.escape(term)}(?![\w-])")
+        ordinary = filters.is_english(term) or ctx.common(term)
         for occ in pattern.finditer(text):
             o = (occ.start(), occ.end())
             if _overlaps(o, target) or any(_overlaps(o, p) for p in occupied):

@@ -76,11 +76,10 @@ _PARTICLES = frozenset({"de", "la", "le", "van", "von", "der", "den", "del", "de
 _NAME_SUFFIX = re.compile(r"^(?:Jr\.?|Sr\.?|II|III|IV|V|Esq\.?|M\.D\.|Ph\.D\.|J\.D\.)$")
 _NAME_WORD = re.compile(r"^(?:[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*|(?:Mc|Mac|O['’])[A-Z][a-z]+|[A-Z]\.(?:[A-Z]\.)?|[A-Z]"
                         r"|[A-Z][a-z]*[A-Z][a-z]+|[A-Z]{2,}(?:[-'’][A-Z]+)*)$")
-_ORG_SUFFIX = re.compile(
-    r"(?:,?\s(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|L\.L\.P\.|Ltd\.?|"
-    r"Limited|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|P\.C\.|PLLC|LLLP|Pty|B\.V\.|N\.V\.|S\.p\.A\.))$",
-    re.IGNORECASE,
-)
+#: corporate suffixes ("Inc.", "L.L.C.", "GmbH"), as a regex alternation
+_SUFFIXES = (r"Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|L\.L\.P\.|Ltd\.?|"
+             r"Limited|PLC|plc|N\.A\.|S\.A\.|GmbH|AG|P\.C\.|PLLC|LLLP|Pty|B\.V\.|N\.V\.|S\.p\.A\.")
+_ORG_SUFFIX = re.compile(rf"(?:,?\s(?:{_SUFFIXES}))$", re.IGNORECASE)
 _ORG_WORDS = frozenset("""
 department dept agency administration authority board bureau commission committee council office service services
 university college school institute institution academy association society union federation league foundation
@@ -167,9 +166,8 @@ _BUILDING_WORDS = frozenset("house building tower towers plaza centre center apa
 _DISTRICT_ABBR = re.compile(r"^(?:[NSEWMC]\.\s?D\.|[NSEWMC]D)$")
 
 
-_SUFFIX_ONLY = re.compile(r"(?i)(?:Inc\.?|Incorporated|Corp\.?|Corporation|Company|Co\.?|L\.?L\.?C\.?|L\.?\s?P\.?|LLP|"
-                          r"L\.L\.P\.|Ltd\.?|Limited|PLC|N\.A\.|S\.A\.|GmbH|AG|P\.C\.|P\.A\.|PLLC|LLLP|Pty\.?(?: Ltd\.?)?|"
-                          r"B\.V\.|N\.V\.|S\.p\.A\.|S\.A\.S\.?|SAS|SARL|S\.r\.l\.)")
+#: a text that is only a corporate suffix ("Inc.", "Co", "Pty Ltd"): what follows the comma of "Acme, Inc."
+_SUFFIX_ONLY = re.compile(rf"(?i)(?:{_SUFFIXES}|Co|P\.A\.|Pty\.?(?: Ltd\.?)?|S\.A\.S\.?|SAS|SARL|S\.r\.l\.)")
 
 
 def _org_word(word: str) -> bool:
