@@ -22,16 +22,17 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from lexprep.facts.dates import valid_iso_date
 from lexprep.models import Fact, Mention
+from lexprep.ner import CONTRACT_CATEGORIES
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "CONTRACT_KINDS", "COURT_KINDS", "EMAIL_KINDS", "KINDS", "DATE_KINDS", "FactResult", "extract_facts",
-    "rule_facts", "verify", "locate", "mention_at", "dedupe",
+    "rule_facts", "verify", "locate", "dedupe",
 ]
 
 #: kinds a contract yields
@@ -47,11 +48,7 @@ KINDS = tuple(dict.fromkeys(CONTRACT_KINDS + COURT_KINDS + EMAIL_KINDS))
 #: kinds whose ``normalized`` is an ISO date
 DATE_KINDS = frozenset({"agreement_date", "effective_date", "expiration_date", "decision_date", "filing_date",
                         "sent_date"})
-#: court dispositions, normalised
-DISPOSITIONS = ("affirmed", "reversed", "vacated", "remanded", "dismissed", "granted", "denied",
-                "granted in part", "denied in part", "modified")
 
-CONTRACT_CATEGORIES = frozenset({"contract"})
 COURT_CATEGORIES = frozenset({"opinion", "order", "brief", "pleading", "transcript"})
 EMAIL_CATEGORIES = frozenset({"correspondence", "email"})
 
@@ -147,24 +144,6 @@ def locate(text: str, quote: str, near: int = 0) -> tuple[int, int] | None:
     if not spans:
         return None
     return min(spans, key=lambda sp: abs(sp[0] - near))
-
-
-def mention_at(mentions: Iterable[Mention], start: int, end: int, labels: Iterable[str] | None = None) -> Mention | None:
-    """The mention that best covers ``[start, end)``: exact span first, else the longest one overlapping
-    it (of ``labels`` when given)."""
-    wanted = set(labels) if labels else None
-    best, best_key = None, None
-    for m in mentions:
-        if wanted and m.label not in wanted:
-            continue
-        if m.doc_end <= start or m.doc_start >= end:
-            continue
-        exact = m.doc_start == start and m.doc_end == end
-        inside = m.doc_start >= start and m.doc_end <= end
-        key = (exact, inside, m.doc_end - m.doc_start)
-        if best_key is None or key > best_key:
-            best, best_key = m, key
-    return best
 
 
 def dedupe(facts: list[Fact]) -> list[Fact]:

@@ -69,8 +69,6 @@ _SUFFIX_END = re.compile(r"(?i)\b(?:inc|incorporated|corp|corporation|company|co
                          r"n\.a|s\.a|gmbh)\b\.?")
 #: a sentence's end between two definitions ("... (the "Sponsor"). Racing organized ...")
 _PREAMBLE_SENTENCE_END = re.compile(r"(?:[a-z]{2}|[)\"”’])(?<!Inc)(?<!Corp)(?<!Ltd)(?<!\bCo)\.(?:[ \t]*\n|[ \t]+(?=[A-Z][a-z]))")
-_SENTENCE_END = re.compile(r"(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\bCo)(?<!\bL\.P)(?<!\bN\.A)(?<!\b[A-Z])"
-                                    r"[\w)\"”’]\.(?:[ \t]*\n|[ \t]+(?=[A-Z][a-z]))")
 _SENTENCE_END = re.compile(r"[a-z]{2,}\.[ \t]*\n")
 _STOP_FIRST = frozenset("its his her their the a an such said this that which whose each any all".split())
 _SUFFIX_AFTER_COMMA = re.compile(r"(?i),\s*(?:inc|incorporated|corp|corporation|co|llc|l\.l\.c|lp|l\.p|llp|ltd|limited|plc|"
@@ -254,10 +252,6 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
     return facts
 
 
-def _dates_in(text: str, start: int, end: int):
-    return find_dates(text, start, end)
-
-
 def agreement_date(text: str, party_facts: list[Fact]) -> Fact | None:
     end = preamble_end(text)
     anchor = re.search(r"(?i)\b(?:by\s+and\s+)?between\b|\bamong\b|\bmade\s+and\s+entered\b|\bentered\s+into\b|"
@@ -265,14 +259,14 @@ def agreement_date(text: str, party_facts: list[Fact]) -> Fact | None:
     if party_facts or anchor:
         pos = party_facts[0].evidence_start if party_facts else anchor.start()
         s, e = _sentence_bounds(text, pos, 0, end)
-        found = [d for d in _dates_in(text, s, e) if not _LABELLED_OTHER.search(text, max(0, d.start - 30), d.start)]
+        found = [d for d in find_dates(text, s, e) if not _LABELLED_OTHER.search(text, max(0, d.start - 30), d.start)]
         if found:
             d = found[0]
             return span_fact(text, "agreement_date", d.start, d.end, normalized=d.iso)
     labels = [m for m in _DATE_LABEL.finditer(text)]
     dated = []
     for lm in labels:
-        found = _dates_in(text, lm.end(), min(len(text), lm.end() + 40))
+        found = find_dates(text, lm.end(), min(len(text), lm.end() + 40))
         if found and found[0].start == lm.end():
             dated.append(found[0])
     if not dated:
@@ -286,24 +280,24 @@ def agreement_date(text: str, party_facts: list[Fact]) -> Fact | None:
 def effective_date(text: str, agreement: Fact | None) -> Fact | None:
     m = re.search(r"(?i)\beffective\s+date\s*:\s*", text)
     if m:
-        found = _dates_in(text, m.end(), min(len(text), m.end() + 40))
+        found = find_dates(text, m.end(), min(len(text), m.end() + 40))
         if found and found[0].start == m.end():
             d = found[0]
             return span_fact(text, "effective_date", d.start, d.end, normalized=d.iso)
     m = re.search(r"(?i)[\"“”]Effective\s+Date[\"“”]\s+(?:shall\s+)?means?\s+(?:the\s+date\s+of\s+)?", text)
     if m:  # "Effective Date" means March 3, 2015
-        found = _dates_in(text, m.end(), min(len(text), m.end() + 40))
+        found = find_dates(text, m.end(), min(len(text), m.end() + 40))
         if found and found[0].start == m.end():
             d = found[0]
             return span_fact(text, "effective_date", d.start, d.end, normalized=d.iso)
     m = re.search(r"(?i)\(\s*(?:the\s+|this\s+)?[\"“”]Effective\s+Date[\"“”]\s*\)", text)
     if m:
-        found = [d for d in _dates_in(text, max(0, m.start() - 200), m.start())]
+        found = [d for d in find_dates(text, max(0, m.start() - 200), m.start())]
         if found:
             d = found[-1]
             return span_fact(text, "effective_date", d.start, d.end, normalized=d.iso)
     for m in _EFFECTIVE.finditer(text):
-        found = _dates_in(text, m.end(), min(len(text), m.end() + 60))
+        found = find_dates(text, m.end(), min(len(text), m.end() + 60))
         if found and found[0].start - m.end() <= 12:
             d = found[0]
             return span_fact(text, "effective_date", d.start, d.end, normalized=d.iso)
@@ -328,7 +322,7 @@ def term_facts(text: str, effective: Fact | None) -> list[Fact]:
             continue
         if re.search(r"(?i)\b(?:warrant|confidential|non-?compet|survive|license|lease\s+of)\w*", text[s:m.start()]):
             continue  # another period's end
-        found = _dates_in(text, m.end(), min(len(text), m.end() + 40))
+        found = find_dates(text, m.end(), min(len(text), m.end() + 40))
         if found and found[0].start - m.end() <= 4:
             d = found[0]
             if effective is not None and effective.normalized and d.iso <= effective.normalized:
@@ -340,14 +334,14 @@ def term_facts(text: str, effective: Fact | None) -> list[Fact]:
             s, e = _sentence_bounds(text, m.start())
             if not re.search(r"(?i)\bterm\b|\bagreement\b|\bcontract\b", text[s:e]):
                 continue
-            start_d = _dates_in(text, m.end("f"), min(len(text), m.end("f") + 40))
+            start_d = find_dates(text, m.end("f"), min(len(text), m.end("f") + 40))
             if not start_d or start_d[0].start != m.end("f"):
                 continue
             end_m = re.match(r"\s+(?:to|through|until|and\s+ending\s+on)\s+(?:and\s+including\s+)?", text[start_d[0].end:])
             if not end_m:
                 continue
             at = start_d[0].end + end_m.end()
-            end_d = _dates_in(text, at, min(len(text), at + 40))
+            end_d = find_dates(text, at, min(len(text), at + 40))
             if end_d and end_d[0].start == at and end_d[0].iso > start_d[0].iso:
                 expiration = span_fact(text, "expiration_date", end_d[0].start, end_d[0].end, normalized=end_d[0].iso)
                 break

@@ -319,8 +319,7 @@ def counsel(text: str, mentions: list[Mention], added: list[Mention] | None = No
 
     def side_of(raw: str) -> str:
         words = re.findall(r"[a-z]+", raw.lower())
-        return "-".join(w[:-1] if w.endswith("s") and w not in ("appellees", "appellants") else w.rstrip("s")
-                        for w in words)
+        return "-".join(w[:-1] if w.endswith("s") else w for w in words)
 
     for m in _FOR_SIDE.finditer(text, 0, head):
         # the sentence this "for appellant" ends: back to the previous sentence end or blank line

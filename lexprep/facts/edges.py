@@ -34,7 +34,7 @@ _APPELLATE = {"appellant", "appellee", "petitioner", "respondent"}
 
 
 def _tokens(role: str | None) -> set[str]:
-    return {w.rstrip("s") if w not in ("appellees",) else "appellee" for w in re.findall(r"[a-z]+", (role or "").lower())}
+    return {w.rstrip("s") for w in re.findall(r"[a-z]+", (role or "").lower())}
 
 
 def _same_side(counsel_side: str | None, party_role: str | None) -> bool:

@@ -66,7 +66,7 @@ def combine(text: str, statistical: list[Span], citations: list, rules: list[Spa
             category: str | None = None) -> list:
     """Filter, merge and link one document's spans: ``[lexprep.ner.document.Linked]`` by start."""
     from lexprep.ner import filters
-    from lexprep.ner.document import Linked, document_pass
+    from lexprep.ner.document import document_pass
 
     ctx = filters.DocContext(text, contract=category in CONTRACT_CATEGORIES)
     refined = [r for s in statistical if (r := filters.refine(s, ctx)) is not None]

@@ -32,6 +32,7 @@ Input and output are :class:`lexprep.ner.merge.Span` lists plus per-span link in
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from lexprep.ner import filters
@@ -370,6 +371,23 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+class _Spans:
+    """Spans to test others against for overlap in O(log n): sorted by start, with the running maximum of
+    the ends (the spans may overlap one another)."""
+
+    def __init__(self, spans):
+        self.starts: list[int] = []
+        self.max_end: list[int] = []
+        for a, b in sorted(spans):
+            self.starts.append(a)
+            self.max_end.append(max(b, self.max_end[-1]) if self.max_end else b)
+
+    def hit(self, span: tuple[int, int]) -> bool:
+        """Whether ``span`` overlaps one of the spans (as :func:`_overlaps` says)."""
+        i = bisect_left(self.starts, span[1])  # the spans starting before span's end
+        return i > 0 and self.max_end[i - 1] > span[0]
+
+
 def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, category: str | None) -> list[Linked]:
     """Link, relabel, add and drop the document's mentions (module docstring).
 
@@ -384,7 +402,6 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
         Linked mentions sorted by start, never overlapping.
     """
     items = [Linked(s) for s in spans]
-    precise = [x for x in items if x.span.extractor != "spacy"]
 
     # 0. "Oklahoma" + "Water Resources Board": a place the model split off an organisation's name
     items.sort(key=lambda x: x.span.start)
@@ -425,9 +442,9 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
     definitions = find_definitions(text, named)
     made = [x for x in named if x.span.extractor == "definition" and x.span.source_label == "party"]
     if made:
-        taken_made = [(x.span.start, x.span.end) for x in made]
-        items = [x for x in items if not any(_overlaps((x.span.start, x.span.end), t) for t in taken_made)] + made
-    occupied = sorted((x.span.start, x.span.end) for x in items if x.span.extractor != "spacy")
+        taken_made = _Spans((x.span.start, x.span.end) for x in made)
+        items = [x for x in items if not taken_made.hit((x.span.start, x.span.end))] + made
+    occupied = _Spans((x.span.start, x.span.end) for x in items if x.span.extractor != "spacy")
     added: list[Linked] = []
     seen_terms: dict[str, Linked] = {}
     for term, ante, d_start, d_end, evidence in definitions:
@@ -440,7 +457,7 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
         ordinary = filters.is_english(term) or ctx.common(term)
         for occ in pattern.finditer(text):
             o = (occ.start(), occ.end())
-            if _overlaps(o, target) or any(_overlaps(o, p) for p in occupied):
+            if _overlaps(o, target) or occupied.hit(o):
                 continue
             if ordinary and (_MODIFIER.match(text, occ.end()) or _NAME_PART_BEFORE.search(text, max(0, occ.start() - 30),
                                                                                          occ.start())
@@ -450,9 +467,8 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             added.append(Linked(Span(ante.span.label, o[0], o[1], 1.0, "defined_term", "definition"), target,
                                 "defined_term", attrs={"evidence": evidence}))
     if added:
-        taken = [(a.span.start, a.span.end) for a in added]
-        items = [x for x in items if x.span.extractor != "spacy" or not any(
-            _overlaps((x.span.start, x.span.end), t) for t in taken)] + added
+        taken = _Spans((a.span.start, a.span.end) for a in added)
+        items = [x for x in items if x.span.extractor != "spacy" or not taken.hit((x.span.start, x.span.end))] + added
 
     # 3. role words -> the caption party with that role
     role_party: dict[str, Linked] = {}
@@ -463,7 +479,7 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
     state_parties = [p for p in parties if p.span.label == "GPE" and re.match(r"(?i)(?:the\s+)?(?:state|commonwealth)\b",
                                                                                text[p.span.start:p.span.end])]
     if role_party or len(state_parties) == 1:
-        occupied = sorted((x.span.start, x.span.end) for x in items if x.span.extractor != "spacy")
+        occupied = _Spans((x.span.start, x.span.end) for x in items if x.span.extractor != "spacy")
         role_re = re.compile(r"(?<![\w-])(Plaintiff|Defendant|Appellant|Appellee|Petitioner|Respondent|State|Commonwealth)"
                              r"(?![\w-])(?!\s+(?:of|below)\b)(?![ \t]+[A-Z][a-z])")
         roles_added = []
@@ -474,14 +490,13 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             if party is None:
                 continue
             o = (occ.start(), occ.end())
-            if any(_overlaps(o, p) for p in occupied):
+            if occupied.hit(o):
                 continue
             roles_added.append(Linked(Span(party.span.label, o[0], o[1], 1.0, "role", "definition"),
                                       (party.span.start, party.span.end), "role"))
         if roles_added:
-            taken = [(a.span.start, a.span.end) for a in roles_added]
-            items = [x for x in items if x.span.extractor != "spacy" or not any(
-                _overlaps((x.span.start, x.span.end), t) for t in taken)] + roles_added
+            taken = _Spans((a.span.start, a.span.end) for a in roles_added)
+            items = [x for x in items if x.span.extractor != "spacy" or not taken.hit((x.span.start, x.span.end))] + roles_added
 
     # 4. short names inside the document
     full_persons = [x for x in items if x.span.label == "PERSON" and x.link is None
@@ -542,7 +557,7 @@ def document_pass(text: str, spans: list[Span], ctx: filters.DocContext, categor
             if x.span.normalized == "?acronym":
                 continue  # an acronym the document never spells out (not a well-known one)
             if x.span.normalized == "?support":
-                if HONORIFIC(text, x.span.start):
+                if filters.honorific_before(text, x.span.start):
                     x.span = x.span._replace(normalized=None)
                     x.scope = "document"
                     out.append(x)
@@ -664,8 +679,3 @@ def _refers_as_person(text: str, x: Linked, items: list[Linked]) -> bool:
 
 def _norm_words(s: str) -> list[str]:
     return [w.strip(".,'’").casefold() for w in s.split() if w.strip(".,'’")] or [""]
-
-
-def HONORIFIC(text: str, start: int) -> bool:  # noqa: N802 - reads as the rule it is
-    """Whether an honorific or title stands right before ``start``."""
-    return bool(filters.HONORIFIC_BEFORE.search(text[max(0, start - 25):start]))

@@ -415,6 +415,11 @@ def _heading(ctx: DocContext, start: int, end: int) -> bool:
     return _all_caps(line) and len(span.strip()) >= 0.6 * len(line)
 
 
+def honorific_before(text: str, start: int) -> bool:
+    """Whether an honorific or title ("Mr.", "Justice") stands right before ``start``."""
+    return bool(HONORIFIC_BEFORE.search(text[max(0, start - 25):start]))
+
+
 def person_ok(s: str, ctx: DocContext, start: int) -> tuple[bool, bool]:
     """(is a name, needs support): a one-word name needs an honorific or the full name elsewhere."""
     if re.search(r"\d|§|¶|@|/|\bv\.?\s|\bvs\.?\s|\bet\s+al\b|\bBox\b|\bP\.\s?O\.", s):
@@ -455,7 +460,7 @@ def person_ok(s: str, ctx: DocContext, start: int) -> tuple[bool, bool]:
         return False, False
     if caps and any(len(w) > 2 for w in core) and _heading(ctx, start, start + len(s)) and len(core) == 1:
         return False, False
-    honorific = bool(HONORIFIC_BEFORE.search(ctx.text[max(0, start - 25):start]))
+    honorific = honorific_before(ctx.text, start)
     if len(core) == 1:
         return not ctx.common(core[0]), not honorific
     return True, False

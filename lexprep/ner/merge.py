@@ -30,8 +30,6 @@ class Span(NamedTuple):
             the rule's name).
         extractor: ``spacy``, ``eyecite`` or ``rules``.
         normalized: a canonical form (eyecite's corrected citation, a docket number) or None.
-        core_start: for a CASE span that includes its case name, where the citation proper starts
-            (``start <= core_start <= end``); None otherwise.
     """
 
     label: str
@@ -41,7 +39,6 @@ class Span(NamedTuple):
     source_label: str | None = None
     extractor: str = "spacy"
     normalized: str | None = None
-    core_start: int | None = None
 
 
 _EXTRACTOR_RANK = {"eyecite": 0, "rules": 1}

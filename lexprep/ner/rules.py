@@ -16,7 +16,6 @@ from lexprep.ner.merge import Span
 
 # --------------------------------------------------------------------------------------------- COURT
 
-_WS = r"[ \t]*(?:\r?\n[ \t]*)?"  # one space, possibly broken over a line (captions wrap)
 _S = r"\s+"
 
 _STATES = [
@@ -395,7 +394,6 @@ def org_suffix_spans(text: str) -> list[Span]:
             continue  # "PLACES WITHIN OR ADJACENT TO INCORPORATED": a heading, not a name
         if any(w.casefold().strip(",.") in _DOCUMENT_WORDS for w in words[:-1]):
             continue  # "Limited Liability Company Agreement of the Company": a document, not a company
-        body = [w for w in words[:-1] if w[:1].isalpha() and w.casefold() not in ("of", "and", "the")]
         vw = value.split()
         title = [i for i, w in enumerate(vw[:-1]) if w[:1].isupper() and not w.isupper() and w.casefold() not in ("of", "and", "the")]
         upper = [i for i, w in enumerate(vw[:-1]) if w.isupper() and len(w.strip(",.&")) >= 3]

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 from lexprep.models import Entity, MergeRecord, stable_id
 from lexprep.resolve.keys import citation_key, mention_key
+from lexprep.resolve.names import DISPLAY_LABELS, display_name, is_id_form, preferred_surface, surface_of
 
 __all__ = ["MentionRef", "Resolution", "resolve", "mention_key", "canonical_case_name", "display_name"]
 
@@ -123,9 +124,6 @@ _DISCRIMINATORS = frozenset(
     "jr sr ii iii iv v junior senior".split()
 )
 _DIGITS = re.compile(r"\d+")
-_ACRONYM_STOP = frozenset({"of", "the", "and", "for", "in", "on", "at", "a", "an"})
-_CASE_NAME = re.compile(r"\sv\.?\s", re.IGNORECASE)
-_SHORT_FORM = re.compile(r"^(?:id\b|ibid\b)|\bsupra\b", re.IGNORECASE)
 
 
 def _block(key: str) -> str:
@@ -178,29 +176,6 @@ def _fuzzy_clusters(label: str, groups: list[_Group], threshold: float) -> list[
     return clusters
 
 
-
-
-_SMALL_WORDS = frozenset({"of", "the", "and", "for", "in", "on", "at", "to", "a", "an", "de", "la", "del", "von", "van"})
-_KEEP_CAPS = re.compile(r"^(?:[A-Z]\.)+$|^(?:LLC|LLP|LP|PLC|USA|US|UK|NA|II|III|IV|[B-DF-HJ-NP-TV-Z]{2,4})$")
-
-
-def display_name(surface: str) -> str:
-    """A name as people write it: whitespace collapsed; a name in capitals title-cased, keeping
-    acronyms and initials ("CALVARY CHAPEL OF BANGOR" -> "Calvary Chapel of Bangor")."""
-    s = " ".join(surface.split())
-    letters = [c for c in s if c.isalpha()]
-    if len(letters) < 4 or not all(c.isupper() for c in letters):
-        return s
-    words = []
-    for i, w in enumerate(s.split(" ")):
-        core = w.strip(",.;:()\"'")
-        if _KEEP_CAPS.match(core) or _KEEP_CAPS.match(w.strip(",;:()\"'")):
-            words.append(w)
-        elif i > 0 and core.casefold() in _SMALL_WORDS:
-            words.append(w.lower())
-        else:
-            words.append("-".join(p[:1].upper() + p[1:].lower() for p in w.split("-")))
-    return " ".join(words)
 
 
 def canonical_case_name(citation: str, attrs: dict | None) -> str:
@@ -257,16 +232,13 @@ def _canonical(label: str, cluster: _Cluster) -> tuple[str, str]:
             cur = key_of.get(surface)
             if cur is None or (-g.count, g.key) < cur:
                 key_of[surface] = (-g.count, g.key)
-    def caps(s: str) -> bool:
-        letters = [c for c in s if c.isalpha()]
-        return len(letters) >= 4 and all(c.isupper() for c in letters)
-    name = min(counts, key=lambda s: (caps(s), re.match(r"(?i)(?:id|ibid)\b", s) is not None, -counts[s], -len(s), s))
-    if label == "LAW" and re.match(r"(?i)(?:id|ibid)\b", name):
+    name = preferred_surface(counts)
+    if label == "LAW" and is_id_form(name):
         # "Id. § 1292(a)(1)" after 28 U.S.C. § 1291: the section it stands for, as normalised
         norm = next((r.normalized for g, _m in full for r in g.refs if r.normalized), None)
         if norm:
             return norm, key_of[name][1]
-    return (display_name(name) if label in ("PERSON", "ORG", "GPE", "COURT", "OTHER") else name), key_of[name][1]
+    return (display_name(name) if label in DISPLAY_LABELS else name), key_of[name][1]
 
 
 def resolve(mentions: list[MentionRef], settings, matter: str, overrides: list | None = None,
@@ -339,7 +311,7 @@ def _resolve_rules(mentions: list[MentionRef], settings, matter: str) -> Resolut
             g = groups[(doc, key)] = _Group(key, document_id=doc)
         g.mention_ids.append(m.id)
         g.refs.append(m)
-        g.surfaces[" ".join(m.text.split()) or m.text] += 1
+        g.surfaces[surface_of(m.text)] += 1
         if m.normalized and m.label in ("CASE", "LAW"):
             g.cited = True
 
@@ -425,11 +397,11 @@ def _resolve_rules(mentions: list[MentionRef], settings, matter: str) -> Resolut
         entity_id, _label, _name = group_entity[id(g)]
         assignments[m.id] = entity_id
         entity_count[entity_id] += 1
-        surface = " ".join(m.text.split()) or m.text
-        entity_surfaces[entity_id].add(surface)
+        alias = surface_of(m.text)
+        entity_surfaces[entity_id].add(alias)
         evidence = (m.attrs or {}).get("evidence") or " ".join(root.text.split())
         evidence = f"document {m.document_id}: {evidence}" if m.document_id else evidence
-        key = (surface, m.link_method or "link")
+        key = (alias, m.link_method or "link")
         if key not in entity_records[entity_id]:
             entity_records[entity_id][key] = (100.0, evidence)
 

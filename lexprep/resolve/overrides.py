@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 from lexprep.models import Entity, MergeRecord, stable_id
 from lexprep.resolve.keys import mention_key
+from lexprep.resolve.names import DISPLAY_LABELS, display_name, preferred_surface, surface_of
 
 __all__ = ["Override", "OverrideOutcome", "Editor", "apply_overrides"]
 
 #: labels whose canonical name is title-cased from capitals (as lexprep.resolve does)
-_DISPLAY_LABELS = ("PERSON", "ORG", "GPE", "COURT", "OTHER")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +66,6 @@ class OverrideOutcome:
     applied: bool
     detail: str
     new_entity_id: str | None = None
-
-
-def _surface(text: str) -> str:
-    return " ".join(text.split()) or text
-
-
-def _caps(s: str) -> bool:
-    letters = [c for c in s if c.isalpha()]
-    return len(letters) >= 4 and all(c.isupper() for c in letters)
 
 
 class Editor:
@@ -152,10 +143,10 @@ class Editor:
                 m = self.refs.get(mid)
                 if m is None:
                     continue
-                surface = _surface(m.text)
-                if surface == _surface(alias):
+                surface = surface_of(m.text)
+                if surface == surface_of(alias):
                     exact.add(mid)
-                if surface.casefold() == _surface(alias).casefold():
+                if surface.casefold() == surface_of(alias).casefold():
                     folded.add(mid)
                 if mention_key(m.label, m.text, m.normalized) == key or (
                         m.normalized and mention_key(m.label, m.normalized, m.normalized) == key):
@@ -163,7 +154,7 @@ class Editor:
             # the narrowest reading that finds something: the surface as written, then regardless of case,
             # then by the resolver's key ("HARBORLINE LOGISTICS, INC." can leave "Harborline Logistics, Inc.")
             seed = exact or folded or (keyed | folded)
-            tag = key if seed == keyed else f"surface:{_surface(alias) if seed is exact else _surface(alias).casefold()}"
+            tag = key if seed == keyed else f"surface:{surface_of(alias) if seed is exact else surface_of(alias).casefold()}"
             if not seed:
                 return OverrideOutcome("", False, f"no mention of {e.name!r} ({entity_id}) reads {alias!r}")
         moved = set(seed)
@@ -181,13 +172,11 @@ class Editor:
                                               "nothing to split from")
         new_id = stable_id(self.matter, e.label, "split", entity_id, tag)
         old_surfaces = set(e.aliases) | {e.name}
-        moved_surfaces = Counter(_surface(self.refs[m].text) for m in moved if m in self.refs)
-        left_surfaces = Counter(_surface(self.refs[m].text) for m in left if m in self.refs)
+        moved_surfaces = Counter(surface_of(self.refs[m].text) for m in moved if m in self.refs)
+        left_surfaces = Counter(surface_of(self.refs[m].text) for m in left if m in self.refs)
         self.members[entity_id] = left
         e.mention_count = len(left)
         gone = set(moved_surfaces) - set(left_surfaces)
-        from lexprep.resolve import display_name
-
         if any(e.name in (s, display_name(s)) for s in gone) and \
                 not any(e.name in (s, display_name(s)) for s in left_surfaces):
             e.name = self._name(e.label, left)  # the name went with the moved mentions
@@ -217,15 +206,11 @@ class Editor:
         one does), preferring forms not in capitals, then the longest."""
         refs = [self.refs[m] for m in mention_ids if m in self.refs]
         roots = [r for r in refs if not r.link_id or r.link_id not in mention_ids] or refs
-        counts = Counter(_surface(r.text) for r in roots)
+        counts = Counter(surface_of(r.text) for r in roots)
         if not counts:
             return "?"
-        name = min(counts, key=lambda s: (_caps(s), -counts[s], -len(s), s))
-        if label in _DISPLAY_LABELS:
-            from lexprep.resolve import display_name
-
-            return display_name(name)
-        return name
+        name = preferred_surface(counts)
+        return display_name(name) if label in DISPLAY_LABELS else name
 
     # ------------------------------------------------------------------------------------ result
 

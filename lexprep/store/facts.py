@@ -113,7 +113,7 @@ class FactRepository:
     def graph_inputs(self, matter_id: str) -> tuple[list[FactLink], dict[str, dict]]:
         """Facts of the matter (by document, then evidence position) and, per e-mail document with a
         Message-ID or In-Reply-To, ``{document_id: {"message_id", "in_reply_to", "first_chunk"}}``."""
-        f, d, c = t.facts.c, t.documents.c, t.chunks.c
+        f, c = t.facts.c, t.chunks.c
         with self.store._read() as s:
             facts = [FactLink(*r) for r in s.execute(
                 select(f.id, f.document_id, f.kind, f.value, f.normalized, f.role, f.entity_id, f.chunk_id, f.attrs)
