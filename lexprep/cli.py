@@ -173,7 +173,6 @@ def _start_ephemeral_api() -> None:
     Raises:
         _ApiStartError: the server process exited (port conflicts aside) or did not answer in time.
     """
-    import httpx
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_SERVER_EPHEMERAL_ENABLED,
@@ -183,6 +182,8 @@ def _start_ephemeral_api() -> None:
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
     from prefect.server.api.server import SubprocessASGIServer
+
+    from lexprep_prefect.server import wait_healthy
 
     server = SubprocessASGIServer()
     if server.running:
@@ -201,25 +202,17 @@ def _start_ephemeral_api() -> None:
     atexit.register(server.stop)
     deadline = time.monotonic() + timeout
     try:
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                code = server.server_process.poll()
-                if code == 3:  # uvicorn: the port was taken meanwhile
-                    server.port = server.find_available_port()
-                    server.server_process = launch()
-                    continue
-                if code is not None:
-                    raise _ApiStartError(f"its process exited with code {code} (run with --verbose, or try "
-                                         "`prefect server start`, to see why)")
-                try:
-                    if client.get(f"{server.api_url}/health").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() >= deadline:
-                    raise _ApiStartError(f"it did not answer within {timeout:g} s "
-                                         "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
-                time.sleep(0.1)
+        while not wait_healthy(server.api_url, max(0.0, deadline - time.monotonic()), server.server_process):
+            code = server.server_process.poll()
+            if code == 3 and time.monotonic() < deadline:  # uvicorn: the port was taken meanwhile
+                server.port = server.find_available_port()
+                server.server_process = launch()
+            elif code is not None:
+                raise _ApiStartError(f"its process exited with code {code} (run with --verbose, or try "
+                                     "`prefect server start`, to see why)")
+            else:
+                raise _ApiStartError(f"it did not answer within {timeout:g} s "
+                                     "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
     except BaseException:
         server.running = False
         server.stop()
@@ -431,14 +424,14 @@ def run(
 
         from lexprep.estimate import estimate
 
+        settings = _settings(profile, db)
         try:
-            est = estimate(path, _settings(profile, db))
+            est = estimate(path, settings)
         except LexprepError as exc:
             _fail(str(exc))
         if json_out:
             print(json.dumps(asdict(est), indent=2))
         else:
-            settings = _settings(profile, db)
             table = Table(title=f"estimate: {settings.ocr_engine()} OCR, {settings.asr_engine()} transcription",
                           title_justify="left", show_header=False)
             for key, value in [("files", est.files), ("pages", est.pages),
@@ -452,11 +445,14 @@ def run(
             for line in est.unreadable:
                 console.print(f"[yellow]unreadable:[/] {line}")
         return
-    try:
-        _open_store(db)  # fail fast and write nothing when the store cannot be reached
+    settings = _settings(profile, db)
+    db_url = settings.resolved_db_url()
+    try:  # fail fast and write nothing when the store cannot be reached
+        from lexprep.store import Store
+
+        Store.open(db_url).close()
     except ConfigurationError as exc:
         _fail(str(exc))
-    db_url = _settings(profile, db).resolved_db_url()
     if _password_in(db):
         # a flow parameter is stored by Prefect (its database, API and UI): the URL travels in the
         # environment instead, where the flow's settings read it
@@ -480,9 +476,8 @@ def run(
     # the first document under load, total wall no worse)
     with _sigint_ignored():
         _quiet_resource_tracker()
-        run_settings = _settings(profile, db)
-        if not run_settings.deployments.entities:  # else the extract-entities deployment loads the model
-            pipeline.mention_pool(run_settings.ner_settings()).start(wait=False)
+        if not settings.deployments.entities:  # else the extract-entities deployment loads the model
+            pipeline.mention_pool(settings.ner_settings()).start(wait=False)
 
     try:
         _start_ephemeral_api()

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
 
@@ -110,7 +111,7 @@ def extract_stage(source: SourceFile, data: bytes, settings: Settings, stats: di
     """
     limits = settings.limits
     check_size(len(data), limits)
-    if limits.workers:
+    if limits.workers and source.kind != "audio":  # a recording is not parsed here (transcription reads it)
         extracted = extraction_pool(limits).call(
             extract, (data, source.file_name, source.kind, settings), timeout_s=limits.extract_timeout_s,
             what="extracting", stats=stats)
@@ -401,10 +402,10 @@ def facts_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult 
     extracted.meta["facts"] = result.summary()
     usage = result.usage or {}
     if usage.get("calls"):
-        extracted.meta["api_tokens_in"] = int(extracted.meta.get("api_tokens_in") or 0) + int(usage.get("api_tokens_in", 0))
-        extracted.meta["api_tokens_out"] = int(extracted.meta.get("api_tokens_out") or 0) + int(usage.get("api_tokens_out", 0))
-        extracted.meta["llm_cost_usd"] = float(extracted.meta.get("llm_cost_usd") or 0.0) + float(
-            usage.get("estimated_cost_usd", 0.0))
+        from lexprep.llm import Usage
+
+        add_llm_usage(extracted.meta, Usage(int(usage["calls"]), int(usage.get("api_tokens_in", 0)),
+                                            int(usage.get("api_tokens_out", 0)), float(usage.get("estimated_cost_usd", 0.0))))
     return result
 
 
@@ -523,35 +524,80 @@ def document_result(source: SourceFile, extracted: ExtractedDocument, clean: Cle
     )
 
 
-def run_document(source: SourceFile, data: bytes, settings: Settings) -> DocumentResult:
-    """Every per-document stage in this process, without Prefect and without a store.
+@dataclass(frozen=True)
+class Stages:
+    """The per-document stage functions :func:`run_document` calls, with the core's signatures; the
+    Prefect layer passes its task-wrapped ones (same results, with retries and task runs)."""
+
+    extract: Callable[..., ExtractedDocument] = extract_stage  # (source, data, settings)
+    ocr: Callable[..., ExtractedDocument] = ocr_stage  # (source, data, extracted, settings)
+    transcribe: Callable[..., ExtractedDocument] = transcribe_stage  # (source, data, extracted, settings)
+    clean: Callable[..., CleanText] = clean_stage  # (extracted, settings)
+    categorize: Callable[..., CategoryResult] = categorize_stage  # (source, extracted, clean)
+    chunk: Callable[..., list[Chunk]] = chunk_stage  # (clean, settings)
+    mentions: Callable[..., list[Mention]] = mentions_stage  # (clean, chunks, category, settings, meta)
+    facts: Callable[..., list] = lambda *args: facts_stage(*args).facts  # noqa: E731 (clean, chunks, category, extracted, mentions, settings)
+
+
+def run_document(source: SourceFile, data: bytes | None, settings: Settings, *, stages: Stages | None = None,
+                 timings: dict[str, float] | None = None,
+                 on_status: Callable[[DocStatus], None] | None = None,
+                 on_extracted: Callable[[ExtractedDocument], None] | None = None,
+                 catch: type[BaseException] | tuple[type[BaseException], ...] = InputError,
+                 on_failure: Callable[[BaseException], None] | None = None) -> DocumentResult:
+    """Every per-document stage, in order: extract, OCR of the pages that need it, transcription of a
+    recording, clean, categorize, chunk, mentions, facts. Without a store.
+
+    Args:
+        data: the file's bytes; None for a file over ``limits.max_file_bytes`` (refused: LimitExceededError).
+        stages: the stage functions (default: this process's, :class:`Stages`).
+        timings: where the stages' seconds go (a new dict by default).
+        on_status: told each status as the document reaches it (extracting, ocr, transcribing, cleaning,
+            chunking, extracting_mentions).
+        on_extracted: told the extracted document before OCR (to register its attachments).
+        catch: the errors recorded as the document's failure (default: bad input, InputError); others raise.
+        on_failure: told a caught error before it is recorded (it may raise instead).
 
     Bad input does not raise: it comes back as a DocumentResult with status ``failed`` or
     ``unsupported`` and a one-line ``error``. A missing OCR or transcription engine leaves the
     document waiting, with the reason as its error.
     """
-    timings: dict[str, float] = {}
+    st = stages or Stages()
+    timings = {} if timings is None else timings
+    status = on_status or (lambda _status: None)
     missing = None
     try:
+        status(DocStatus.extracting)
+        if data is None:  # over limits.max_file_bytes: hashed as a stream, never read whole
+            check_size(source.size, settings.limits)
         with timed(timings, "extract"):
-            extracted = extract_stage(source, data, settings)
+            extracted = st.extract(source, data, settings)
+        if on_extracted is not None:
+            on_extracted(extracted)
         if needs_ocr_pages(extracted):
+            status(DocStatus.ocr)
             with timed(timings, "ocr"):
-                extracted, missing = needs_engine(lambda: ocr_stage(source, data, extracted, settings), extracted)
+                extracted, missing = needs_engine(lambda: st.ocr(source, data, extracted, settings), extracted)
         if extracted.kind == "audio":
+            status(DocStatus.transcribing)
             with timed(timings, "transcribe"):
-                extracted, missing = needs_engine(lambda: transcribe_stage(source, data, extracted, settings), extracted)
+                extracted, missing = needs_engine(lambda: st.transcribe(source, data, extracted, settings), extracted)
+        status(DocStatus.cleaning)
         with timed(timings, "clean"):
-            clean = clean_stage(extracted, settings)
+            clean = st.clean(extracted, settings)
         with timed(timings, "categorize"):
-            category = categorize_stage(source, extracted, clean)
+            category = st.categorize(source, extracted, clean)
+        status(DocStatus.chunking)
         with timed(timings, "chunk"):
-            chunks = chunk_stage(clean, settings)
+            chunks = st.chunk(clean, settings)
+        status(DocStatus.extracting_mentions)
         with timed(timings, "mentions"):
-            mentions = mentions_stage(clean, chunks, category, settings, extracted.meta)
+            mentions = st.mentions(clean, chunks, category, settings, extracted.meta)
         with timed(timings, "facts"):
-            facts = facts_stage(clean, chunks, category, extracted, mentions, settings).facts
-    except InputError as exc:
+            facts = st.facts(clean, chunks, category, extracted, mentions, settings)
+    except catch as exc:
+        if on_failure is not None:
+            on_failure(exc)
         return failure(source, exc, timings)
     return document_result(source, extracted, clean, category, chunks, mentions, settings, timings, missing, facts)
 
