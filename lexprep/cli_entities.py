@@ -108,30 +108,17 @@ def show_cmd(
 
 
 def _apply(store, matter_id: str, matter: str, db: str | None, edit, kind: str, entity_id: str, **row) -> None:
-    """Dry-run ``edit`` on the stored resolution; when it fits, store the override and write the result
-    (entities, merge log, graph). Exit 1 without storing anything when it does not fit."""
+    """Apply a split or merge (lexprep.pipeline.apply_override) and say what it did; exit 1 without storing
+    anything when it does not fit."""
     from lexprep import pipeline
-    from lexprep.resolve import MentionRef
-    from lexprep.resolve.overrides import Editor
 
     cli = _cli()
-    current = store.overrides.stored_resolution(matter_id)
-    refs = [MentionRef(*r) for r in store.entities.list_mentions(matter_id)]
-    editor = Editor(current.entities, current.assignments, current.merges, refs, matter)
-    before = editor.entities.get(entity_id)
-    label = before.label if before is not None else None
-    outcome, saved = edit(editor, None), None
-    if not outcome.applied:
+    outcome, saved, counts = pipeline.apply_override(store, matter_id, matter, kind, entity_id, edit,
+                                                     cli._settings(db=db), author=_author(), **row)
+    if saved is None:
         cli._fail(f"not done: {outcome.detail}", code=1)
-    saved = store.overrides.add(matter_id, kind, entity_id, label=label, author=_author(), **row)
-    if kind == "merge":  # the stored record names the override
-        editor = Editor(current.entities, current.assignments, current.merges, refs, matter)
-        outcome = edit(editor, saved.id)
-    result = editor.result()
-    store.entities.replace_entities(matter_id, result.entities, result.assignments, result.merges)
-    graph = pipeline.graph_matter(store, matter_id, cli._settings(db=db))
     cli.console.print(f"override {saved.id} ({kind}, #{saved.seq}) stored: {escape(outcome.detail)}; the matter now "
-                      f"has {len(result.entities)} entities and {graph['relationships']} relationships", soft_wrap=True)
+                      f"has {counts['entities']} entities and {counts['relationships']} relationships", soft_wrap=True)
 
 
 @entities_app.command("split")

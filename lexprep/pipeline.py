@@ -310,7 +310,8 @@ def _worker_pids(pool) -> list[int]:
 
 
 def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None,
-                   settings: Settings, meta: dict | None = None) -> list[Mention]:
+                   settings: Settings, meta: dict | None = None, *, find: Callable[..., list[Mention]] | None = None
+                   ) -> list[Mention]:
     """Entity mentions of the document's cleaned text (spaCy + eyecite + rules + the document pass),
     found once per span in worker processes, then placed in the chunks that hold them.
 
@@ -323,13 +324,16 @@ def mentions_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResu
     document's ``ExtractedDocument.meta``: ``api_tokens_in``/``api_tokens_out``, ``llm_cost_usd``, hence the cost
     ledger), with ``llm_not_in_text`` (names the model gave that are not in the text) and, for answers that
     could not be used, a ``left_out`` line (the document is then partial).
+
+    ``find`` (default :func:`find_mentions`, same signature) finds them elsewhere: the extract-entities
+    stage deployment.
     """
     if not chunks or not clean.text.strip():
         return []
     from lexprep.ner import place_in_chunks
 
-    found = find_mentions(clean.text, category.category if category else None, mention_boundaries(clean),
-                          settings, meta)
+    found = (find or find_mentions)(clean.text, category.category if category else None, mention_boundaries(clean),
+                                    settings, meta)
     return place_in_chunks(found, chunks)
 
 
@@ -641,6 +645,42 @@ def forget(store, matter_id: str, matter: str, key: str, settings: Settings) -> 
     return {"documents": deleted, "entities": resolved["entities"], "relationships": graph["relationships"]}
 
 
+def apply_override(store, matter_id: str, matter: str, kind: str, entity_id: str, edit, settings: Settings, *,
+                   author: str | None = None, **row):
+    """A person's split or merge of the stored resolution (lexprep.resolve.overrides): ``edit(editor,
+    override_id)`` is tried first; when it fits, the override is stored (``store.overrides.add(matter_id,
+    kind, entity_id, label=..., author=..., **row)``), the edited entities and merge log written and the graph
+    rebuilt, at once (no re-resolution, so no LLM calls).
+
+    Returns:
+        ``(outcome, override, counts)``: the edit's OverrideOutcome; the stored override, None when the edit
+        did not fit (nothing stored); ``{"entities": n, "relationships": n}`` after it.
+    """
+    from lexprep.resolve import MentionRef
+    from lexprep.resolve.overrides import Editor
+
+    current = store.overrides.stored_resolution(matter_id)
+    refs = [MentionRef(*r) for r in store.entities.list_mentions(matter_id)]
+
+    def editor() -> Editor:
+        return Editor(current.entities, current.assignments, current.merges, refs, matter)
+
+    trial = editor()
+    before = trial.entities.get(entity_id)
+    outcome = edit(trial, None)
+    if not outcome.applied:
+        return outcome, None, {}
+    saved = store.overrides.add(matter_id, kind, entity_id, label=before.label if before is not None else None,
+                                author=author, **row)
+    if kind == "merge":  # the stored merge record names the override
+        trial = editor()
+        outcome = edit(trial, saved.id)
+    result = trial.result()
+    store.entities.replace_entities(matter_id, result.entities, result.assignments, result.merges)
+    graph = graph_matter(store, matter_id, settings)
+    return outcome, saved, {"entities": len(result.entities), "relationships": graph["relationships"]}
+
+
 def resolve_matter(store, matter_id: str, matter: str, settings: Settings, throttle=None) -> dict:
     """Resolve every mention of the matter into canonical entities and store them with the merge log.
 
@@ -727,6 +767,8 @@ __all__ = [
     "add_llm_usage",
     "needs_processing",
     "resolve_matter",
+    "apply_override",
+    "Stages",
     "resolution_judge",
     "document_result",
     "needs_engine",

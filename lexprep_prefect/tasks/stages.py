@@ -68,13 +68,14 @@ def transcribe_on_deployment(source: SourceFile, data: bytes, extracted: Extract
 def mentions_on_deployment(clean: CleanText, chunks: list[Chunk], category: CategoryResult | None,
                            settings: Settings, meta: dict | None = None) -> list[Mention]:
     """Entity extraction on ``settings.deployments.entities`` (the cleaned text travels as a parameter) and
-    wait; the mentions are placed in this side's chunks, the stage's LLM usage (if any) added to ``meta``."""
-    from lexprep.ner import place_in_chunks
+    wait; the mentions are placed in this side's chunks, the stage's LLM usage (if any) added to ``meta``
+    (lexprep.pipeline.mentions_stage with the deployment as its finder)."""
+    return pipeline.mentions_stage(clean, chunks, category, settings, meta, find=_find_on_deployment)
 
-    if not chunks or not clean.text.strip():
-        return []
-    result = _run(settings.deployments.entities, None, settings, text=clean.text,
-                  category=category.category if category else None, boundaries=pipeline.mention_boundaries(clean))
+
+def _find_on_deployment(text: str, category: str | None, boundaries: list[int], settings: Settings,
+                        meta: dict | None) -> list[Mention]:
+    result = _run(settings.deployments.entities, None, settings, text=text, category=category, boundaries=boundaries)
     mentions = []
     for d in result["mentions"]:
         d = dict(d)
@@ -87,4 +88,4 @@ def mentions_on_deployment(clean: CleanText, chunks: list[Chunk], category: Cate
                 meta.setdefault("left_out", []).extend(value)
             elif isinstance(value, (int, float)):
                 meta[key] = (meta.get(key) or 0) + value
-    return place_in_chunks(mentions, chunks)
+    return mentions
