@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lexprep.models import Fact, Mention
@@ -141,12 +142,17 @@ def entity_mention(text: str, start: int, end: int, label: str, mentions: list[M
     return (start, end)
 
 
-def party_label(name: str) -> str:
-    """ORG when the name carries an organisation word or suffix, else PERSON for two to four capitalised
-    words, else ORG."""
-    if ORG_HINT.search(name):
-        return "ORG"
-    words = name.replace(",", " ").split()
-    if 2 <= len(words) <= 4 and all(re.match(r"^[A-Z][a-z'’\-]+$|^[A-Z]\.$", w) for w in words):
-        return "PERSON"
-    return "ORG"
+def party_label(text: str, start: int, end: int) -> str:
+    """The entity label of the party named by ``text[start:end]``: the entity layer's own reading of a party
+    (lexprep.ner.document.party_label)."""
+    from lexprep.ner.document import party_label as ner_party_label
+
+    return ner_party_label(" ".join(text[start:end].split()), _doc_context(text), start)
+
+
+@functools.lru_cache(maxsize=4)
+def _doc_context(text: str):
+    """One DocContext per document text (its lower-case word set is read once)."""
+    from lexprep.ner.filters import DocContext
+
+    return DocContext(text)

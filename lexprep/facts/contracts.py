@@ -243,7 +243,7 @@ def parties(text: str, mentions: list[Mention], added: list[Mention]) -> list[Fa
             continue
         if name.split()[0].lower() in ("this", "the", "such", "each", "said") and not re.search(r"[A-Z]{2}", name):
             continue
-        ent = entity_mention(text, s, e, party_label(name), mentions, added)
+        ent = entity_mention(text, s, e, party_label(text, s, e), mentions, added)
         evidence_end = dm.end()
         last_party_end = dm.end()
         term = re.sub(r"(?i)^the\s+", "", " ".join(term.split()))

@@ -241,7 +241,7 @@ def _caption_by_role_lines(text: str, mentions: list[Mention], added: list[Menti
                     e = tail.start()
                 if _SUFFIX_FIRST.match(text[s:e]):
                     break  # "INC., a corporation": the end of a name the line above began (two columns)
-                ent = entity_mention(text, s, e, party_label(text[s:e]), mentions, added)
+                ent = entity_mention(text, s, e, party_label(text, s, e), mentions, added)
                 facts.append(span_fact(text, "party", s, e, role="-".join(roles), entity_span=ent,
                                        attrs={"roles": roles, "source": "role_line"}))
                 break

@@ -207,7 +207,7 @@ def _to_fact(item: LlmFact, text: str, window: tuple[int, int], mentions: list[M
         vspan = locate(text[s:e], item.value)
         if vspan is not None:
             vs, ve = s + vspan[0], s + vspan[1]
-            label = _ENTITY_KINDS[item.kind] or party_label(item.value)
+            label = _ENTITY_KINDS[item.kind] or party_label(text, vs, ve)
             entity_span = entity_mention(text, vs, ve, label, mentions, added)
     return Fact(kind=item.kind, value=" ".join(item.value.split()), normalized=normalized, evidence_start=s,
                 evidence_end=e, evidence_text=text[s:e], role=item.role or None, entity_span=entity_span,

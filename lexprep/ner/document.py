@@ -115,7 +115,9 @@ def _role_set(line: str) -> list[str]:
     return found
 
 
-def _party_label(name: str, ctx: filters.DocContext, start: int) -> str:
+def party_label(name: str, ctx: filters.DocContext, start: int) -> str:
+    """The label of a party's name at ``start`` (GPE for "State of X", ORG for an organisation, PERSON for
+    a person's name, else ORG)."""
     if re.match(r"(?i)^(?:the\s+)?(?:state|commonwealth|people|government|republic)\s+of\b|^(?:the\s+)?united\s+states"
                 r"(?:\s+of\s+america)?$", name):
         return "GPE"
@@ -225,7 +227,7 @@ def caption_parties(text: str, ctx: filters.DocContext, limit: int = 5000) -> li
                 p_end += 1  # "INC." keeps its period
             if "\n" in stripped and not re.search(r"[A-Za-z]", stripped.split("\n")[-1]):
                 continue
-            label = _party_label(" ".join(stripped.split()), ctx, p_start)
+            label = party_label(" ".join(stripped.split()), ctx, p_start)
             both = list(roles) + [r for r in inline_roles if r not in roles]
             out.append(Linked(Span(label, p_start, p_end, 1.0, "caption", "caption"), attrs={"roles": both}))
     return out
