@@ -43,7 +43,6 @@ console = Console(stderr=False)
 err = Console(stderr=True)
 
 DB_HELP = "SQLAlchemy URL of the store (default: sqlite:///lexprep.db in the working directory)"
-TERMINAL = {"done", "failed", "unsupported", "needs_ocr", "needs_transcription"}
 
 
 def _settings(profile: str | None = None, db: str | None = None):

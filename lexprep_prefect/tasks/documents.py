@@ -27,6 +27,7 @@ from lexprep.report import document_state
 from lexprep.sandbox import check_stopping
 from lexprep.settings import Settings
 from lexprep.sources import ObjectNotFoundError, SourceRef, list_sources, load
+from lexprep.sources._errors import first_line
 from lexprep.store.outage import outage_wait
 
 from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, as_state, get_store
@@ -210,7 +211,7 @@ def process_document(
         # the file cannot be read (permissions, a path the OS refuses) or its read outlived its retries:
         # without its bytes there is no sha256, so it is recorded under its path; a re-run reads it again.
         # One that vanished since it was listed is only reported: there is nothing left to account for
-        error = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+        error = first_line(exc, 500)
         if isinstance(exc, TransientError):
             error = f"{pipeline.TEMPORARY_FAILURE}{error}"
         log.warning("cannot read %s: %s", ref.file_name, error)
