@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -36,7 +37,7 @@ from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from lexprep.errors import ConfigurationError, LexprepError  # noqa: E402
+from lexprep.errors import ConfigurationError, LexprepError, MissingDependencyError  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Legal matter files -> RAG-ready data.")
 console = Console(stderr=False)
@@ -400,6 +401,22 @@ def _print_summary(summary: dict, startup_seconds: float | None = None) -> None:
         console.print(fails)
 
 
+def _cluster_address(cluster: str | None, settings, db_url: str) -> str | None:
+    """The cluster the run uses (lexprep_prefect.cluster), checked before anything starts: one line and exit 2
+    for an address that is not one, a remote cluster with a SQLite store, or prefect-dask not installed."""
+    from lexprep_prefect.cluster import check_store, normalized_address
+
+    try:
+        address = normalized_address(cluster if cluster is not None else settings.cluster.address)
+        if address is not None:
+            check_store(address, db_url)
+            if importlib.util.find_spec("prefect_dask") is None:  # not imported: Prefect is imported later
+                raise MissingDependencyError("prefect-dask (for --cluster)", "lexprep[cluster]")
+    except LexprepError as exc:
+        _fail(str(exc))
+    return address
+
+
 @app.command()
 def run(
     path: str = typer.Argument(..., help="a folder (walked recursively), a file, or an fsspec URL"),
@@ -411,6 +428,10 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="print the run summary as JSON instead of tables"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="show Prefect's task logs"),
     estimate_only: bool = typer.Option(False, "--estimate", help="print the expected work and cost, run nothing"),
+    cluster: Optional[str] = typer.Option(
+        None, "--cluster", help="run the documents on a Dask cluster: 'local' (a LocalCluster of cluster.workers "
+        "processes) or a scheduler's tcp://host:8786 (its workers need a Postgres store); default "
+        "LEXPREP_CLUSTER__ADDRESS, else this process's threads"),
 ) -> None:
     """Process every file under PATH into the matter's store, then print a summary."""
     t_start = time.perf_counter()
@@ -446,6 +467,7 @@ def run(
         return
     settings = _settings(profile, db)
     db_url = settings.resolved_db_url()
+    address = _cluster_address(cluster, settings, db_url)
     try:  # fail fast and write nothing when the store cannot be reached
         from lexprep.store import Store
 
@@ -475,7 +497,7 @@ def run(
     # the first document under load, total wall no worse)
     with _sigint_ignored():
         _quiet_resource_tracker()
-        if not settings.deployments.entities:  # else the extract-entities deployment loads the model
+        if not settings.deployments.entities and address is None:  # else the deployment or the cluster loads it
             pipeline.mention_pool(settings.ner_settings()).start(wait=False)
 
     try:
@@ -495,9 +517,11 @@ def run(
     try:
         if view:
             with view.progress:
-                summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed)
+                summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed,
+                                     cluster=address)
         else:
-            summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed)
+            summary = _in_thread(process_matter, path, matter, db=db, profile=profile, retry_failed=retry_failed,
+                                 cluster=address)
     except LexprepError as exc:
         from lexprep.quality import QualityGateError
 

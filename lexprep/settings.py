@@ -409,6 +409,28 @@ class StageDeployments(BaseModel):
     timeout_s: float = Field(3600.0, description="how long process_matter waits for a stage run (seconds)")
 
 
+class ClusterSettings(BaseModel):
+    """Where the per-document work runs: this process's threads (default) or a Dask cluster
+    (lexprep_prefect.cluster, through prefect-dask's DaskTaskRunner)."""
+
+    address: str | None = Field(
+        None, description="None: the flow's own threads; 'local': a Dask LocalCluster of `workers` processes on "
+        "this machine; 'tcp://host:8786': a running Dask scheduler (its workers need lexprep installed and must "
+        "reach the store, so a Postgres URL)"
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="worker processes of a LocalCluster (one thread each; each loads the NER model once)", ge=1,
+    )
+    batch_size: int = Field(
+        0, description="documents per cluster task (0: about four tasks per worker, at most 16 documents a task)",
+        ge=0,
+    )
+    memory_limit: str = Field(
+        "auto", description="memory limit of each LocalCluster worker (Dask's memory_limit: 'auto', '4GiB', ...)"
+    )
+
+
 class Settings(BaseSettings):
     """All of lexprep's settings. Profiles: local (default, offline), cloud, gpu."""
 
@@ -435,6 +457,7 @@ class Settings(BaseSettings):
     deployments: StageDeployments = Field(default_factory=StageDeployments)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     facts: FactSettings = Field(default_factory=FactSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     def ocr_engine(self) -> str:
         """The OCR engine in force: ``ocr.engine`` or the profile's default."""

@@ -6,8 +6,8 @@ loads the backend's model (spaCy by default; the transformers backend runs one w
 uses the cores or the GPU; the llm backend only makes its client) and warms eyecite once per worker. ``extract`` reads one document: its
 windows (lexprep.ner.windows) go to the workers in slices so that every worker is busy even for a
 single large document (at least two slices per worker, at most ``settings.batch_size`` windows a
-slice), and one more task finds the document's citations and rule spans; the caller then filters,
-merges and links them (lexprep.ner.combine). With ``workers == 0`` it runs in the calling process.
+slice), and one more task finds the document's citations and rule spans; a last task filters,
+merges and links them (lexprep.ner.combine) in a worker too, off the caller's GIL. With ``workers == 0`` it runs in the calling process.
 
 Workers set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` to 1 (unless set):
 the parallelism is the processes; BLAS threads on top would oversubscribe the cores.
@@ -49,15 +49,16 @@ def _init_worker(settings_data: dict) -> None:
 
     try:
         _worker_settings = NerSettings(**settings_data)
-        _warm_up(_worker_settings)
+        warm_up(_worker_settings)
     except errors.MissingDependencyError as exc:
         _worker_error = ("MissingDependencyError", (exc.what, exc.install))
     except Exception as exc:  # noqa: BLE001 - reported to the caller by _work
         _worker_error = ("ConfigurationError", (f"NER worker could not start: {exc}",))
 
 
-def _warm_up(settings) -> None:
-    """Load the backend's model and warm eyecite; the llm backend only makes its client (no request)."""
+def warm_up(settings) -> None:
+    """Load the backend's model and warm eyecite, in this process; the llm backend only makes its client
+    (no request)."""
     from lexprep.ner.backends import backend_name, get_backend
 
     if backend_name(settings) == "llm":
@@ -93,6 +94,17 @@ def _work(texts: list[str]) -> tuple[str, object]:
 def _work_precise(text: str, category: str | None) -> tuple[str, object]:
     """Task: the document's citations and rule spans."""
     return _guard(precise_mentions, text, _worker_settings, category)
+
+
+def _combine(text: str, statistical: list, cites: list, rules: list, category: str | None, backend: str) -> list[Mention]:
+    return to_mentions(text, combine(text, statistical, cites, rules, category), backend)
+
+
+def _work_combine(text: str, statistical: list, cites: list, rules: list, category: str | None,
+                  backend: str) -> tuple[str, object]:
+    """Task: filter, merge and link the document's spans into mentions (lexprep.ner.combine), here rather
+    than in the caller: the caller is the flow's process, whose threads share one GIL."""
+    return _guard(_combine, text, statistical, cites, rules, category, backend)
 
 
 def _raise(kind: str, args: tuple) -> None:
@@ -219,7 +231,15 @@ class MentionPool:
                 if w.core_start <= w.start + s < w.core_end:
                     statistical.append(Span(label, w.start + s, w.start + e, score, src, "spacy"))
         cites, rules = precise_result[1]
-        return to_mentions(text, combine(text, statistical, cites, rules, category), self.backend)
+        try:
+            status, payload = executor.submit(_work_combine, text, statistical, cites, rules, category,
+                                              self.backend).result()
+        except BrokenProcessPool as exc:
+            self._discard(executor)
+            raise errors.TransientError("an NER worker process died; the pool restarts on retry") from exc
+        if status != "ok":
+            _raise(*payload)
+        return payload
 
     def close(self) -> None:
         """Stop the workers (waits for running tasks). Idempotent."""

@@ -21,7 +21,18 @@ from lexprep_prefect.tasks.common import (
     load_settings,
     send_lexprep_logs_to_runs,
 )
-from lexprep_prefect.tasks.documents import DocumentOutcome, discover_sources, process_document
+from lexprep_prefect.cluster import (
+    batch_size,
+    batches,
+    check_store,
+    normalized_address,
+    prefect_api,
+    register_warm_up,
+    worker_count,
+    worker_settings,
+)
+from lexprep_prefect.cluster import task_runner as cluster_task_runner
+from lexprep_prefect.tasks.documents import DocumentOutcome, discover_sources, process_document, process_documents
 from lexprep_prefect.tasks.matter import build_graph, matter_status, publish_summary, quality_gates, resolve_entities
 
 #: a parameter that cannot be left empty (the deployment form and ``enforce_parameter_schema`` refuse "")
@@ -51,6 +62,7 @@ def process_matter(
     retry_failed: bool = False,
     settings_overrides: dict | None = None,
     settings_block: str | None = None,
+    cluster: str | None = None,
 ) -> dict:
     """Process every file under ``source`` into the matter ``matter`` in the store at ``db``.
 
@@ -66,6 +78,9 @@ def process_matter(
         settings_overrides: nested settings on top of the environment (e.g. {"chunk": {"size_tokens": 256}}).
         settings_block: the name of a ``lexprep-settings`` block (profile, overrides, database and API
             credentials as SecretStr) applied before ``settings_overrides``.
+        cluster: where the per-document work runs (default ``cluster.address``, else this flow's threads):
+            ``local`` starts a Dask LocalCluster of ``cluster.workers`` processes for the run,
+            ``tcp://host:8786`` uses a running Dask scheduler (lexprep_prefect.cluster).
 
     Returns:
         The run summary (lexprep.report.build_summary): ``matter``, ``source``, ``status`` (Store.status),
@@ -76,8 +91,9 @@ def process_matter(
         persisted (JSON), so ``run_deployment(...).state.result()`` returns this summary.
 
     Raises:
-        ConfigurationError: the store cannot be reached, none is named for a deployment run, or the
-            source does not exist (nothing is written).
+        ConfigurationError: the store cannot be reached, none is named for a deployment run, the
+            source does not exist, or a remote cluster was given a SQLite store (nothing is written).
+        MissingDependencyError: a cluster was asked for without prefect-dask installed.
     """
     t_flow = time.perf_counter()
     started_at = time.time()
@@ -93,6 +109,9 @@ def process_matter(
     try:
         settings = load_settings(profile, settings_overrides, db, settings_block)
         url = _store_url(settings, db)
+        address = normalized_address(cluster if cluster is not None else settings.cluster.address)
+        if address is not None:
+            check_store(address, url)
         phases: dict[str, float] = {}
         store = get_store(url)
         matter_id = store.ensure_matter(matter)
@@ -109,33 +128,19 @@ def process_matter(
         stage_seconds: dict[str, float] = {}
         outcomes: list[DocumentOutcome] = []
         common = dict(matter_id=matter_id, matter=matter, db=url, settings=settings, retry_failed=retry_failed)
-        pending: list[PrefectFuture] = [
-            process_document.submit(ref.file_name, ref, None, None, **common) for ref in refs
-        ]
-        seen: set[str] = set()
-        while pending:
-            submitted: list[PrefectFuture] = []
-            for future in as_completed(pending):
-                # a failed document's task run ends Failed with its outcome as data; a task that raised
-                # (the store went away) still fails the run, as before
-                outcome = future.result(raise_on_failure=False)
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                if outcome.status == "duplicate":
-                    continue
-                outcomes.append(outcome)
-                _log_outcome(logger, outcome)
-                for stage, seconds in outcome.timings.items():
-                    stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
-                for child, data in outcome.children:
-                    key = f"{outcome.document_id}/{child.sha256}"
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    progress.emit("discovered", total=1)
-                    submitted.append(process_document.submit(child.file_name, None, (child, data), outcome.document_id,
-                                                             **common))
-            pending = submitted
+
+        def collect(outcome: DocumentOutcome) -> None:
+            if outcome.status == "duplicate":
+                return
+            outcomes.append(outcome)
+            _log_outcome(logger, outcome)
+            for stage, seconds in outcome.timings.items():
+                stage_seconds[stage] = stage_seconds.get(stage, 0.0) + seconds
+
+        if address is None:
+            _documents_in_threads(refs, common, collect)
+        else:
+            _documents_on_cluster(address, refs, common, collect, logger)
         phases["documents"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -175,6 +180,60 @@ def process_matter(
     state = run_state(summary)
     (logger.warning if summary["failures"] else logger.info)("%s: %s", state.name, state.message)
     return as_state(state, summary)
+
+
+def _documents_in_threads(refs: list, common: dict, collect) -> None:
+    """Every document in this flow's task runner (threads): one ``process-document`` task run each; an
+    attachment's bytes come back in its parent's outcome and go out again as a task run of its own."""
+    pending: list[PrefectFuture] = [process_document.submit(ref.file_name, ref, None, None, **common) for ref in refs]
+    seen: set[str] = set()
+    while pending:
+        submitted: list[PrefectFuture] = []
+        for future in as_completed(pending):
+            # a failed document's task run ends Failed with its outcome as data; a task that raised
+            # (the store went away) still fails the run, as before
+            outcome = future.result(raise_on_failure=False)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            collect(outcome)
+            if outcome.status == "duplicate":
+                continue
+            for child, data in outcome.children:
+                key = f"{outcome.document_id}/{child.sha256}"
+                if key in seen:
+                    continue
+                seen.add(key)
+                progress.emit("discovered", total=1)
+                submitted.append(process_document.submit(child.file_name, None, (child, data), outcome.document_id,
+                                                         **common))
+        pending = submitted
+
+
+def _documents_on_cluster(address: str, refs: list, common: dict, collect, logger) -> None:
+    """Every document on the Dask cluster at ``address`` (lexprep_prefect.cluster): batches of files as
+    ``process-documents`` task runs, run with the workers' settings; progress is told as batches return."""
+    settings = common["settings"]
+    runner = cluster_task_runner(address, settings)
+    t0 = time.perf_counter()
+    with prefect_api(address), runner:
+        workers = worker_count(runner)
+        register_warm_up(runner, settings)
+        size = batch_size(len(refs), workers, settings.cluster.batch_size)
+        logger.info("Dask cluster %s: %d worker(s), %d document(s) a task (%.1f s to start)",
+                    "LocalCluster" if address == "local" else address, workers, size, time.perf_counter() - t0)
+        params = {**common, "settings": worker_settings(settings)}
+        futures = [runner.submit(process_documents, parameters={
+            "refs": batch, "first": batch[0].file_name, "more": len(batch) - 1, **params})
+            for batch in batches(refs, size)]
+        for future in as_completed(futures):
+            batch_outcomes = future.result(raise_on_failure=False)
+            if isinstance(batch_outcomes, BaseException):
+                raise batch_outcomes
+            for outcome in batch_outcomes:
+                if outcome.parent_id is not None:
+                    progress.emit("discovered", total=1)
+                progress.emit("document", outcome.file_name, outcome.status, final=True)
+                collect(outcome)
 
 
 def _log_outcome(logger, outcome: DocumentOutcome) -> None:

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import rate_limit
 from prefect.utilities.annotations import quote
 
-from lexprep import PIPELINE_VERSION, pipeline, progress
+from lexprep import PIPELINE_VERSION, pipeline, progress, retrying
 from lexprep.errors import InputError, TransientError
 from lexprep.models import (
     CategoryResult,
@@ -35,12 +35,30 @@ from lexprep_prefect.tasks.common import STAGE_TASK_OPTIONS, as_state, get_store
 log = logging.getLogger("lexprep.tasks")
 
 #: (matter_id, sha256) of the documents being processed in this process right now: the same content
-#: found twice in one run (a copy, an attachment sent twice) is processed once.
+#: found twice in one run (a copy, an attachment sent twice) is processed once. On a Dask cluster the claim
+#: is a lock the whole cluster shares (lexprep_prefect.cluster.ClusterClaims).
 _in_flight: set[tuple[str, str]] = set()
 _in_flight_lock = threading.Lock()
+_cluster_claims = None
+
+
+def _claims():
+    """The cluster's claims when this runs in a Dask worker, else None (this process's set)."""
+    global _cluster_claims
+    from lexprep_prefect.cluster import ClusterClaims, in_dask_worker
+
+    if not in_dask_worker():
+        return None
+    with _in_flight_lock:
+        if _cluster_claims is None:
+            _cluster_claims = ClusterClaims()
+        return _cluster_claims
 
 
 def _claim(matter_id: str, sha256: str) -> bool:
+    claims = _claims()
+    if claims is not None:
+        return claims.claim(matter_id, sha256)
     with _in_flight_lock:
         if (matter_id, sha256) in _in_flight:
             return False
@@ -49,6 +67,10 @@ def _claim(matter_id: str, sha256: str) -> bool:
 
 
 def _release(matter_id: str, sha256: str) -> None:
+    claims = _claims()
+    if claims is not None:
+        claims.release(matter_id, sha256)
+        return
     with _in_flight_lock:
         _in_flight.discard((matter_id, sha256))
 
@@ -59,16 +81,10 @@ def discover_sources(location: str, follow_external_symlinks: bool = False) -> l
     return list_sources(location, follow_external_symlinks=follow_external_symlinks)
 
 
-@task(name="read-source", **STAGE_TASK_OPTIONS)
 def read_source(ref: SourceRef, max_bytes: int | None = None) -> tuple[SourceFile, bytes | None]:
     """Read one file: its bytes and the SourceFile (sha256, sniffed kind); None for the bytes of a file
-    over ``max_bytes`` (hashed and sniffed as a stream)."""
-    return load(ref, max_bytes)
-
-
-@task(name="extract", task_run_name="extract {source.file_name}", **STAGE_TASK_OPTIONS)
-def extract_task(source: SourceFile, data: bytes, settings: Settings) -> ExtractedDocument:
-    return pipeline.extract_stage(source, data, settings)
+    over ``max_bytes`` (hashed and sniffed as a stream). A passing failure is retried (lexprep.retrying)."""
+    return retrying.call(load, ref, max_bytes, what=f"reading {ref.file_name}")
 
 
 @task(name="ocr", task_run_name="ocr {source.file_name}", **STAGE_TASK_OPTIONS)
@@ -105,21 +121,6 @@ def _api_tags(engine: str) -> list[str]:
     return [engine] if engine in ("mistral", "openai") else []
 
 
-@task(name="clean", task_run_name="clean {source.file_name}", **STAGE_TASK_OPTIONS)
-def clean_task(source: SourceFile, extracted: ExtractedDocument, settings: Settings) -> CleanText:
-    return pipeline.clean_stage(extracted, settings)
-
-
-@task(name="categorize", task_run_name="categorize {source.file_name}", **STAGE_TASK_OPTIONS)
-def categorize_task(source: SourceFile, extracted: ExtractedDocument, clean: CleanText) -> CategoryResult:
-    return pipeline.categorize_stage(source, extracted, clean)
-
-
-@task(name="chunk", task_run_name="chunk {source.file_name}", **STAGE_TASK_OPTIONS)
-def chunk_task(source: SourceFile, clean: CleanText, settings: Settings) -> list[Chunk]:
-    return pipeline.chunk_stage(clean, settings)
-
-
 @task(name="extract-mentions", task_run_name="mentions {source.file_name}", **STAGE_TASK_OPTIONS)
 def mentions_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], category: CategoryResult,
                   settings: Settings, meta: dict | None = None) -> list[Mention]:
@@ -137,22 +138,21 @@ def mentions_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], cat
     return pipeline.mentions_stage(clean, chunks, category, settings, meta)
 
 
-@task(name="extract-facts", task_run_name="facts {source.file_name}", **STAGE_TASK_OPTIONS)
-def facts_task(source: SourceFile, clean: CleanText, chunks: list[Chunk], category: CategoryResult,
-               extracted: ExtractedDocument, mentions: list[Mention], settings: Settings):
+def facts_stage(clean: CleanText, chunks: list[Chunk], category: CategoryResult, extracted: ExtractedDocument,
+                mentions: list[Mention], settings: Settings):
     """The document's facts (lexprep.pipeline.facts_stage: ``mentions`` gets the extractor's additions and
     ``extracted.meta`` the counts and the LLM's tokens, in place); each call of the LLM extractor first takes
-    a slot of the ``openai-api`` rate limit."""
+    a slot of the ``openai-api`` rate limit. The LLM's passing failures are retried by its client."""
     return pipeline.facts_stage(clean, chunks, category, extracted, mentions, settings,
                                 before_call=lambda: rate_limit("openai-api", strict=False)).facts
 
 
-@task(name="store-document", task_run_name="store {source.file_name}", **STAGE_TASK_OPTIONS)
-def store_task(source: SourceFile, document_id: str, result: DocumentResult, db: str, fingerprint: str,
-               outage_wait_s: float = 0.0) -> None:
-    """Save the document's result, waiting out a database outage of up to ``outage_wait_s`` seconds."""
-    outage_wait(db).call(get_store(db).save_document, document_id, result, PIPELINE_VERSION, fingerprint,
-                         budget_s=outage_wait_s)
+def store_document(source: SourceFile, document_id: str, result: DocumentResult, db: str, fingerprint: str,
+                   outage_wait_s: float = 0.0) -> None:
+    """Save the document's result, waiting out a database outage of up to ``outage_wait_s`` seconds (then
+    retried as a passing failure, lexprep.retrying)."""
+    retrying.call(outage_wait(db).call, get_store(db).save_document, document_id, result, PIPELINE_VERSION,
+                  fingerprint, budget_s=outage_wait_s, what=f"storing {source.file_name}")
 
 
 @dataclass
@@ -174,6 +174,7 @@ class DocumentOutcome:
     mentions: int
     timings: dict[str, float]
     children: list[tuple[SourceFile, bytes]] = field(default_factory=list)
+    parent_id: str | None = None
 
 
 @task(name="process-document", task_run_name="document {file_name}", cache_policy=NO_CACHE, persist_result=False)
@@ -188,7 +189,9 @@ def process_document(
     settings: Settings,
     retry_failed: bool = False,
 ) -> DocumentOutcome:
-    """read -> extract -> clean -> categorize -> chunk -> mentions -> store, for one document.
+    """read -> extract -> (OCR | transcription) -> clean -> categorize -> chunk -> mentions -> facts -> store, for
+    one document: OCR, transcription and mentions as task runs of their own, the others as plain calls
+    retried on a passing failure (lexprep.retrying).
 
     Give either ``ref`` (a file to read) or ``loaded`` (an attachment's SourceFile and bytes). The
     document is registered under (matter, sha256) and skipped when already done. Its status advances
@@ -251,7 +254,7 @@ def _record_unread(ref: SourceRef, status: str, reason: str, matter_id: str, mat
     unchanged = (info is not None and info.status == result.status and info.error == result.error
                  and info.pipeline_version == PIPELINE_VERSION)
     if not unchanged:
-        store_task(source, document_id, quote(result), db, settings.fingerprint(), budget)
+        store_document(source, document_id, result, db, settings.fingerprint(), budget)
     progress.emit("document", source.file_name, result.status, final=True)
     return DocumentOutcome(document_id, source.file_name, source.sha256, result.status, result.error, unchanged,
                            0, 0, 0, timings)
@@ -293,21 +296,24 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         if not isinstance(exc, InputError):  # a bug, or a transient error that outlived its retries: recorded
             log.warning("document %s failed: %s: %s", source.file_name, type(exc).__name__, exc)
 
-    # a document's text, chunks and mentions pass through quote(): Prefect would otherwise walk every element
-    # of them, twice per task call, looking for futures (~0.3 s for 3,000 mentions)
+    # OCR, transcription and entity extraction are task runs of their own (each may go to a stage deployment
+    # on another work pool, OCR and transcription carry the API engines' concurrency tags); the cheap stages
+    # are plain calls with the same retry policy (lexprep.retrying): a task run costs more CPU than cleaning
+    # or chunking a document. A document's text, chunks and mentions pass through quote(): Prefect would
+    # otherwise walk every element of them, twice per task call, looking for futures
     ocr = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))
     transcribe = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))
+    name = source.file_name
     stages = pipeline.Stages(
-        extract=extract_task,
+        extract=retrying.wrap(pipeline.extract_stage, f"extracting {name}"),
         ocr=lambda source, data, extracted, settings: ocr(source, data, quote(extracted), settings),
         transcribe=lambda source, data, extracted, settings: transcribe(source, data, quote(extracted), settings),
-        clean=lambda extracted, settings: clean_task(source, quote(extracted), settings),
-        categorize=lambda source, extracted, clean: categorize_task(source, quote(extracted), quote(clean)),
-        chunk=lambda clean, settings: chunk_task(source, quote(clean), settings),
+        clean=retrying.wrap(pipeline.clean_stage, f"cleaning {name}"),
+        categorize=retrying.wrap(pipeline.categorize_stage, f"categorizing {name}"),
+        chunk=retrying.wrap(pipeline.chunk_stage, f"chunking {name}"),
         mentions=lambda clean, chunks, category, settings, meta: mentions_task(
             source, quote(clean), quote(chunks), category, settings, meta),
-        facts=lambda clean, chunks, category, extracted, mentions, settings: facts_task(
-            source, quote(clean), quote(chunks), category, quote(extracted), quote(mentions), settings),
+        facts=retrying.wrap(facts_stage, f"facts of {name}"),
     )
     result = pipeline.run_document(source, data, settings, stages=stages, timings=timings,
                                    on_status=lambda status: advance(document_id, status),
@@ -315,7 +321,7 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
     check_stopping()
     advance(document_id, DocStatus.storing)
     with pipeline.timed(timings, "store"):
-        store_task(source, document_id, quote(result), db, settings.fingerprint(), budget)
+        store_document(source, document_id, result, db, settings.fingerprint(), budget)
     progress.emit("document", source.file_name, result.status, final=True)
     return DocumentOutcome(
         document_id=document_id,
@@ -329,4 +335,38 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         mentions=len(result.mentions),
         timings=timings,
         children=children,
+        parent_id=parent_id,
     )
+
+
+@task(name="process-documents", task_run_name="documents {first} (+{more})", cache_policy=NO_CACHE,
+      persist_result=False)
+def process_documents(refs: list[SourceRef], first: str, more: int, matter_id: str, matter: str, db: str,
+                      settings: Settings, retry_failed: bool = False) -> list[DocumentOutcome]:
+    """A batch of documents on a cluster worker (lexprep_prefect.cluster): each a ``process-document`` task
+    run of its own, as in the flow's threads, then its attachments, depth first, in this same task (their
+    bytes never leave this worker).
+
+    Returns:
+        Every outcome (attachments' included), without attachment bytes (``children`` empty), in the order
+        processed. ``first`` and ``more`` only name the task run.
+    """
+    outcomes: list[DocumentOutcome] = []
+    common = dict(matter_id=matter_id, matter=matter, db=db, settings=settings, retry_failed=retry_failed)
+    for ref in refs:
+        stack = [(ref.file_name, ref, None, None)]
+        seen: set[str] = set()
+        while stack:
+            file_name, one, loaded, parent_id = stack.pop()
+            state = process_document(file_name, one, loaded, parent_id, return_state=True, **common)
+            outcome = state.result(raise_on_failure=False)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            children, outcome.children = outcome.children, []
+            outcomes.append(outcome)
+            for child, data in reversed(children):
+                key = f"{outcome.document_id}/{child.sha256}"
+                if key not in seen:
+                    seen.add(key)
+                    stack.append((child.file_name, None, (child, data), outcome.document_id))
+    return outcomes
