@@ -85,7 +85,7 @@ class TreeSampler:
         import psutil
 
         self.root = psutil.Process(pid)
-        self.interval, self.peak, self.cpu = interval, 0, {}
+        self.interval, self.peak, self.peak_one, self.cpu = interval, 0, 0, {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -101,7 +101,9 @@ class TreeSampler:
             total = 0
             for p in procs:
                 try:
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
+                    total += rss
+                    self.peak_one = max(self.peak_one, rss)
                     t = p.cpu_times()
                     self.cpu[p.pid] = t.user + t.system
                 except psutil.NoSuchProcess:
@@ -123,6 +125,7 @@ def timed(cmd: list[str], env: dict, cwd: Path) -> tuple[float, int, float, subp
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
     peak, cpu = sampler.stop()
+    timed.last_peak_one = sampler.peak_one  # the largest single process's peak RSS (bytes), for callers that want it
     return wall, peak, cpu, subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
@@ -165,6 +168,8 @@ def main() -> None:
     ap.add_argument("--no-floor", action="store_true", help="never run the floor")
     ap.add_argument("--cluster", default=None, help="pass --cluster to lexprep run (local | tcp://host:8786)")
     ap.add_argument("--postgres", default=None, help="a postgresql+psycopg:// URL to store into instead of SQLite")
+    ap.add_argument("--server", action="store_true",
+                    help="run against a long-lived `lexprep server start` server (started and stopped here)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
 
@@ -177,6 +182,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lexprep-throughput-") as tmp:
         root = Path(tmp)
         home = root / "prefect-home"
+        lexprep = Path(sys.executable).parent / "lexprep"
+        if args.server:
+            subprocess.run([str(lexprep), "server", "start"], check=True, capture_output=True,
+                           env=dict(os.environ, PREFECT_HOME=str(home)))
         warm = make_copies(files[:1], 1, root / "warm")
         run_lexprep(warm, root, home, f"sqlite:///{root / 'warm.db'}", "warm", args.cluster)  # uncounted
         for copies in args.copies:
@@ -192,7 +201,8 @@ def main() -> None:
                     floors.append(run_floor(folder, root))
             run = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
             row = {"copies": copies, "pages": run["pages"], "expected_pages": copies * pages_per_copy,
-                   "store": "postgres" if args.postgres else "sqlite", "cluster": args.cluster, **run,
+                   "store": "postgres" if args.postgres else "sqlite", "cluster": args.cluster,
+                   "prefect": "lexprep server" if args.server else "temporary server", **run,
                    "pages_per_s": run["pages"] / run["wall_s"], "walls": [r["wall_s"] for r in runs]}
             if floors:
                 floor = sorted(floors, key=lambda r: r["wall_s"])[len(floors) // 2]
@@ -200,11 +210,14 @@ def main() -> None:
                 row["ratio_to_floor"] = run["wall_s"] / floor["wall_s"]
             results.append(row)
             shutil_rmtree(folder)
+        if args.server:
+            subprocess.run([str(lexprep), "server", "stop"], capture_output=True, env=dict(os.environ, PREFECT_HOME=str(home)))
     if args.json:
         print(json.dumps(results, indent=2))
         return
     print(f"born-digital PDFs of {SHARED / 'corpus'}: {len(files)} files, {pages_per_copy} pages a copy; "
-          f"{os.cpu_count()} cores; median of {args.repeat} run(s)")
+          f"{os.cpu_count()} cores; median of {args.repeat} run(s); Prefect: {results[0]['prefect']}; "
+          f"documents on: {args.cluster or 'the flow process (threads + NER worker processes)'}")
     print(f"{'copies':>6} {'pages':>6} {'store':>8} {'wall s':>8} {'pages/s':>8} {'CPU s':>8} {'peak RSS':>10} "
           f"{'start-up':>8} {'documents':>9} {'resolve':>7} {'graph':>6} {'quality':>7}  OCR pages (s)")
     for r in results:

@@ -7,7 +7,8 @@ uses the cores or the GPU; the llm backend only makes its client) and warms eyec
 windows (lexprep.ner.windows) go to the workers in slices so that every worker is busy even for a
 single large document (at least two slices per worker, at most ``settings.batch_size`` windows a
 slice), and one more task finds the document's citations and rule spans; a last task filters,
-merges and links them (lexprep.ner.combine) in a worker too, off the caller's GIL. With ``workers == 0`` it runs in the calling process.
+merges and links them (lexprep.ner.combine) in a worker too, off the caller's GIL. A document that fits one
+window is one task (``document_mentions`` in the worker). With ``workers == 0`` it runs in the calling process.
 
 Workers set ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` to 1 (unless set):
 the parallelism is the processes; BLAS threads on top would oversubscribe the cores.
@@ -94,6 +95,12 @@ def _work(texts: list[str]) -> tuple[str, object]:
 def _work_precise(text: str, category: str | None) -> tuple[str, object]:
     """Task: the document's citations and rule spans."""
     return _guard(precise_mentions, text, _worker_settings, category)
+
+
+def _work_document(text: str, category: str | None, boundaries: list[int] | None) -> tuple[str, object]:
+    """Task: every mention of a document that fits one window (lexprep.ner.document_mentions), in one round
+    trip instead of three (most e-mails, letters and short filings)."""
+    return _guard(document_mentions, text, _worker_settings, category, boundaries)
 
 
 def _combine(text: str, statistical: list, cites: list, rules: list, category: str | None, backend: str) -> list[Mention]:
@@ -206,8 +213,17 @@ class MentionPool:
                 raise RuntimeError("MentionPool is closed")
             return document_mentions(text, self.settings, category, boundaries)
         windows = make_windows(text, self.settings.window_chars, self.settings.window_margin_chars, boundaries)
-        pieces = [text[w.start:w.end] for w in windows]
         executor = self._get_executor()
+        if len(windows) == 1:
+            try:
+                status, payload = executor.submit(_work_document, text, category, boundaries).result()
+            except BrokenProcessPool as exc:
+                self._discard(executor)
+                raise errors.TransientError("an NER worker process died; the pool restarts on retry") from exc
+            if status != "ok":
+                _raise(*payload)
+            return payload
+        pieces = [text[w.start:w.end] for w in windows]
         try:
             precise = executor.submit(_work_precise, text, category)
             cuts = slices(len(pieces), self.workers, self.settings.batch_size)

@@ -116,9 +116,13 @@ def transcribe_task(source: SourceFile, data: bytes, extracted: ExtractedDocumen
     return pipeline.transcribe_stage(source, data, extracted, settings)
 
 
+#: OCR and transcription engines that are remote APIs (their stage is a task run with a concurrency tag)
+API_ENGINES = ("mistral", "openai")
+
+
 def _api_tags(engine: str) -> list[str]:
     """Tag-based concurrency limits for the API engines (``make deploy`` creates them)."""
-    return [engine] if engine in ("mistral", "openai") else []
+    return [engine] if engine in API_ENGINES else []
 
 
 @task(name="extract-mentions", task_run_name="mentions {source.file_name}", **STAGE_TASK_OPTIONS)
@@ -190,8 +194,9 @@ def process_document(
     retry_failed: bool = False,
 ) -> DocumentOutcome:
     """read -> extract -> (OCR | transcription) -> clean -> categorize -> chunk -> mentions -> facts -> store, for
-    one document: OCR, transcription and mentions as task runs of their own, the others as plain calls
-    retried on a passing failure (lexprep.retrying).
+    one document, in one task run: OCR, transcription and mentions are task runs of their own when they leave
+    this process (a stage deployment, an API engine); every other stage is a plain call retried on a passing
+    failure (lexprep.retrying).
 
     Give either ``ref`` (a file to read) or ``loaded`` (an attachment's SourceFile and bytes). The
     document is registered under (matter, sha256) and skipped when already done. Its status advances
@@ -296,23 +301,37 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         if not isinstance(exc, InputError):  # a bug, or a transient error that outlived its retries: recorded
             log.warning("document %s failed: %s: %s", source.file_name, type(exc).__name__, exc)
 
-    # OCR, transcription and entity extraction are task runs of their own (each may go to a stage deployment
-    # on another work pool, OCR and transcription carry the API engines' concurrency tags); the cheap stages
-    # are plain calls with the same retry policy (lexprep.retrying): a task run costs more CPU than cleaning
-    # or chunking a document. A document's text, chunks and mentions pass through quote(): Prefect would
-    # otherwise walk every element of them, twice per task call, looking for futures
-    ocr = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))
-    transcribe = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))
+    # A stage that leaves this process (a stage deployment on another work pool, an API engine with its
+    # concurrency tags and rate limits) is a task run of its own; the others are plain calls with the same
+    # retry policy (lexprep.retrying): a task run costs the flow and the Prefect server more CPU than
+    # cleaning, chunking or finding the entities of a small document. A document's text, chunks and mentions
+    # pass through quote(): Prefect would otherwise walk every element of them, twice per task call
     name = source.file_name
+    plain = pipeline.Stages()
+    if settings.deployments.ocr or settings.ocr_engine() in API_ENGINES:
+        ocr_run = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))
+        ocr = lambda source, data, extracted, settings: ocr_run(source, data, quote(extracted), settings)  # noqa: E731
+    else:
+        ocr = retrying.wrap(plain.ocr, f"OCR of {name}")
+    if settings.deployments.transcribe or settings.asr_engine() in API_ENGINES:
+        transcribe_run = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))
+        transcribe = lambda source, data, extracted, settings: transcribe_run(  # noqa: E731
+            source, data, quote(extracted), settings)
+    else:
+        transcribe = retrying.wrap(plain.transcribe, f"transcription of {name}")
+    if settings.deployments.entities or settings.ner_backend() == "llm":
+        mentions = lambda clean, chunks, category, settings, meta: mentions_task(  # noqa: E731
+            source, quote(clean), quote(chunks), category, settings, meta)
+    else:
+        mentions = retrying.wrap(plain.mentions, f"mentions of {name}")
     stages = pipeline.Stages(
-        extract=retrying.wrap(pipeline.extract_stage, f"extracting {name}"),
-        ocr=lambda source, data, extracted, settings: ocr(source, data, quote(extracted), settings),
-        transcribe=lambda source, data, extracted, settings: transcribe(source, data, quote(extracted), settings),
-        clean=retrying.wrap(pipeline.clean_stage, f"cleaning {name}"),
-        categorize=retrying.wrap(pipeline.categorize_stage, f"categorizing {name}"),
-        chunk=retrying.wrap(pipeline.chunk_stage, f"chunking {name}"),
-        mentions=lambda clean, chunks, category, settings, meta: mentions_task(
-            source, quote(clean), quote(chunks), category, settings, meta),
+        extract=retrying.wrap(plain.extract, f"extracting {name}"),
+        ocr=ocr,
+        transcribe=transcribe,
+        clean=retrying.wrap(plain.clean, f"cleaning {name}"),
+        categorize=retrying.wrap(plain.categorize, f"categorizing {name}"),
+        chunk=retrying.wrap(plain.chunk, f"chunking {name}"),
+        mentions=mentions,
         facts=retrying.wrap(facts_stage, f"facts of {name}"),
     )
     result = pipeline.run_document(source, data, settings, stages=stages, timings=timings,
