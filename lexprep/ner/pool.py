@@ -22,6 +22,7 @@ the next call starts a fresh one. A model that cannot be loaded is reported as t
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 import multiprocessing
 import os
 import threading
@@ -119,6 +120,14 @@ def _raise(kind: str, args: tuple) -> None:
     raise cls(*args)
 
 
+def _unwrap(answer: tuple[str, object]):
+    """A worker task's payload, or its error raised here."""
+    status, payload = answer
+    if status != "ok":
+        _raise(*payload)
+    return payload
+
+
 # ----------------------------------------------------------------------------- caller side
 
 
@@ -214,48 +223,35 @@ class MentionPool:
             return document_mentions(text, self.settings, category, boundaries)
         windows = make_windows(text, self.settings.window_chars, self.settings.window_margin_chars, boundaries)
         executor = self._get_executor()
-        if len(windows) == 1:
-            try:
-                status, payload = executor.submit(_work_document, text, category, boundaries).result()
-            except BrokenProcessPool as exc:
-                self._discard(executor)
-                raise errors.TransientError("an NER worker process died; the pool restarts on retry") from exc
-            if status != "ok":
-                _raise(*payload)
-            return payload
-        pieces = [text[w.start:w.end] for w in windows]
-        try:
+        with self._dead_worker_is_transient(executor):
+            if len(windows) == 1:
+                return _unwrap(executor.submit(_work_document, text, category, boundaries).result())
+            pieces = [text[w.start:w.end] for w in windows]
             precise = executor.submit(_work_precise, text, category)
             cuts = slices(len(pieces), self.workers, self.settings.batch_size)
             futures = [executor.submit(_work, pieces[a:b]) for a, b in cuts]
-            results = [f.result() for f in futures]
-            precise_result = precise.result()
-        except BrokenProcessPool as exc:
-            self._discard(executor)
-            raise errors.TransientError("an NER worker process died; the pool restarts on retry") from exc
-        raw: list = []
-        for status, payload in [*results, precise_result]:
-            if status != "ok":
-                _raise(*payload)
-        for _status, payload in results:
-            raw.extend(payload)
-        from lexprep.ner.merge import Span
+            raw: list = []
+            for f in futures:
+                raw.extend(_unwrap(f.result()))
+            cites, rules = _unwrap(precise.result())
+            from lexprep.ner.merge import Span
 
-        statistical = []
-        for w, spans in zip(windows, raw):
-            for label, s, e, score, src in spans:
-                if w.core_start <= w.start + s < w.core_end:
-                    statistical.append(Span(label, w.start + s, w.start + e, score, src, "spacy"))
-        cites, rules = precise_result[1]
+            statistical = []
+            for w, spans in zip(windows, raw):
+                for label, s, e, score, src in spans:
+                    if w.core_start <= w.start + s < w.core_end:
+                        statistical.append(Span(label, w.start + s, w.start + e, score, src, "spacy"))
+            return _unwrap(executor.submit(_work_combine, text, statistical, cites, rules, category,
+                                           self.backend).result())
+
+    @contextmanager
+    def _dead_worker_is_transient(self, executor: ProcessPoolExecutor):
+        """A worker that died (BrokenProcessPool) becomes TransientError; the broken executor is discarded."""
         try:
-            status, payload = executor.submit(_work_combine, text, statistical, cites, rules, category,
-                                              self.backend).result()
+            yield
         except BrokenProcessPool as exc:
             self._discard(executor)
             raise errors.TransientError("an NER worker process died; the pool restarts on retry") from exc
-        if status != "ok":
-            _raise(*payload)
-        return payload
 
     def close(self) -> None:
         """Stop the workers (waits for running tasks). Idempotent."""

@@ -137,3 +137,19 @@ def test_pool_worker_crash_is_transient_and_pool_recovers():
         with pytest.raises(TransientError):
             pool.extract(TEXT)
         assert pool.extract(TEXT) == document_mentions(TEXT, S0)
+
+
+def test_a_dead_worker_is_retried_by_the_stage_retry_policy():
+    """The document task's mentions stage (lexprep.retrying) gets the answer after a worker was killed."""
+    import os
+    import signal
+
+    from lexprep import retrying
+
+    with MentionPool(NerSettings(workers=1)) as pool:
+        pool.start()
+        for pid in list(pool._executor._processes):  # noqa: SLF001 - simulate an OOM kill
+            os.kill(pid, signal.SIGKILL)
+        waits: list[float] = []
+        assert retrying.call(pool.extract, (TEXT + " ") * 40, sleep=waits.append) == pool.extract((TEXT + " ") * 40)
+        assert len(waits) == 1
