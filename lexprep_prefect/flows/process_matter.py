@@ -51,7 +51,7 @@ def _store_url(settings, db: str | None) -> str:
     return settings.resolved_db_url()
 
 
-@flow(name="process-matter", flow_run_name="{matter}", task_runner=ThreadPoolTaskRunner(max_workers=4),
+@flow(name="process-matter", flow_run_name="{matter}",
       log_prints=False, validate_parameters=True, persist_result=True, result_serializer="json",
       result_storage=RESULT_STORAGE)
 def process_matter(
@@ -183,30 +183,36 @@ def process_matter(
 
 
 def _documents_in_threads(refs: list, common: dict, collect) -> None:
-    """Every document in this flow's task runner (threads): one ``process-document`` task run each; an
-    attachment's bytes come back in its parent's outcome and go out again as a task run of its own."""
-    pending: list[PrefectFuture] = [process_document.submit(ref.file_name, ref, None, None, **common) for ref in refs]
-    seen: set[str] = set()
-    while pending:
-        submitted: list[PrefectFuture] = []
-        for future in as_completed(pending):
-            # a failed document's task run ends Failed with its outcome as data; a task that raised
-            # (the store went away) still fails the run, as before
-            outcome = future.result(raise_on_failure=False)
-            if isinstance(outcome, BaseException):
-                raise outcome
-            collect(outcome)
-            if outcome.status == "duplicate":
-                continue
-            for child, data in outcome.children:
-                key = f"{outcome.document_id}/{child.sha256}"
-                if key in seen:
+    """Every document in ``settings.document_workers`` threads of this process: one ``process-document`` task
+    run each; an attachment's bytes come back in its parent's outcome and go out again as a task run of its
+    own."""
+
+    def submit(file_name, ref, loaded, parent_id) -> PrefectFuture:
+        return runner.submit(process_document, parameters={
+            "file_name": file_name, "ref": ref, "loaded": loaded, "parent_id": parent_id, **common})
+
+    with ThreadPoolTaskRunner(max_workers=max(1, common["settings"].document_workers)) as runner:
+        pending: list[PrefectFuture] = [submit(ref.file_name, ref, None, None) for ref in refs]
+        seen: set[str] = set()
+        while pending:
+            submitted: list[PrefectFuture] = []
+            for future in as_completed(pending):
+                # a failed document's task run ends Failed with its outcome as data; a task that raised
+                # (the store went away) still fails the run, as before
+                outcome = future.result(raise_on_failure=False)
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                collect(outcome)
+                if outcome.status == "duplicate":
                     continue
-                seen.add(key)
-                progress.emit("discovered", total=1)
-                submitted.append(process_document.submit(child.file_name, None, (child, data), outcome.document_id,
-                                                         **common))
-        pending = submitted
+                for child, data in outcome.children:
+                    key = f"{outcome.document_id}/{child.sha256}"
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    progress.emit("discovered", total=1)
+                    submitted.append(submit(child.file_name, None, (child, data), outcome.document_id))
+            pending = submitted
 
 
 def _documents_on_cluster(address: str, refs: list, common: dict, collect, logger) -> None:
