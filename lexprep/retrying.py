@@ -1,8 +1,10 @@
 """Retrying a pipeline stage after a passing failure, in the core (no Prefect).
 
-The cheap per-document stages (read, extract, clean, categorize, chunk, facts, store) run as plain calls
-inside the document's task rather than as task runs of their own: a task run costs the flow and the
-Prefect server ~50 ms of CPU, more than cleaning or chunking a document does (bench/bench_throughput.py).
+The per-document stages that stay in the process (read, extract, clean, categorize, chunk, facts, store,
+and OCR, transcription and mentions unless they go to a stage deployment or an API engine) run as plain
+calls inside the document's task rather than as task runs of their own: a task run costs the flow and the
+Prefect server 25-50 ms of CPU, more than cleaning, chunking or finding the entities of a small document
+does (bench/bench_throughput.py, docs/SCALING.md).
 They keep the retry policy the stage tasks had: only :class:`~lexprep.errors.TransientError` (a worker
 process that died, a timeout, HTTP 429/5xx, an outage that outlived its wait) is retried, ``attempts``
 attempts in all, waiting ``base_delay_s`` x 2^(n-1) seconds (+/- ``jitter`` of it) before attempt n+1.
