@@ -531,7 +531,7 @@ def document_result(source: SourceFile, extracted: ExtractedDocument, clean: Cle
 @dataclass(frozen=True)
 class Stages:
     """The per-document stage functions :func:`run_document` calls, with the core's signatures; the
-    Prefect layer passes its task-wrapped ones (same results, with retries and task runs)."""
+    Prefect layer passes :meth:`retried` ones, with task runs for the stages that leave the process."""
 
     extract: Callable[..., ExtractedDocument] = extract_stage  # (source, data, settings)
     ocr: Callable[..., ExtractedDocument] = ocr_stage  # (source, data, extracted, settings)
@@ -541,6 +541,16 @@ class Stages:
     chunk: Callable[..., list[Chunk]] = chunk_stage  # (clean, settings)
     mentions: Callable[..., list[Mention]] = mentions_stage  # (clean, chunks, category, settings, meta)
     facts: Callable[..., list] = lambda *args: facts_stage(*args).facts  # noqa: E731 (clean, chunks, category, extracted, mentions, settings)
+
+    def retried(self, name: str, **options) -> Stages:
+        """These stages, each retried on a passing failure (lexprep.retrying; ``options`` go to
+        :func:`lexprep.retrying.call`), its warnings naming the stage and the document ``name``."""
+        from dataclasses import fields, replace
+
+        from lexprep import retrying
+
+        return replace(self, **{f.name: retrying.wrap(getattr(self, f.name), f"{f.name} of {name}", **options)
+                                for f in fields(self)})
 
 
 def run_document(source: SourceFile, data: bytes | None, settings: Settings, *, stages: Stages | None = None,

@@ -159,7 +159,8 @@ def register_warm_up(runner, settings: Settings) -> None:
 
 class ClusterClaims:
     """Claims on (matter, sha256) that every worker of the cluster sees (``distributed.Lock``), so the same
-    content found twice in one run is processed once; outside a Dask worker, None (see :func:`claims`)."""
+    content found twice in one run is processed once (lexprep_prefect.tasks.documents uses them inside a Dask
+    worker, its own set elsewhere)."""
 
     def __init__(self):
         self._held: dict[tuple[str, str], object] = {}

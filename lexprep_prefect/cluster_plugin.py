@@ -22,6 +22,3 @@ class WarmUp(WorkerPlugin):
             warm_up(NerSettings.model_validate_json(self.ner_settings_json))
         except Exception:  # noqa: BLE001 - the first document reports a model that cannot load, as usual
             pass
-
-    def teardown(self, worker=None) -> None:
-        pass

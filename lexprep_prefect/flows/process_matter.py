@@ -32,7 +32,13 @@ from lexprep_prefect.cluster import (
     worker_settings,
 )
 from lexprep_prefect.cluster import task_runner as cluster_task_runner
-from lexprep_prefect.tasks.documents import DocumentOutcome, discover_sources, process_document, process_documents
+from lexprep_prefect.tasks.documents import (
+    DocumentOutcome,
+    discover_sources,
+    process_document,
+    process_documents,
+    unseen_children,
+)
 from lexprep_prefect.tasks.matter import build_graph, matter_status, publish_summary, quality_gates, resolve_entities
 
 #: a parameter that cannot be left empty (the deployment form and ``enforce_parameter_schema`` refuse "")
@@ -205,11 +211,7 @@ def _documents_in_threads(refs: list, common: dict, collect) -> None:
                 collect(outcome)
                 if outcome.status == "duplicate":
                     continue
-                for child, data in outcome.children:
-                    key = f"{outcome.document_id}/{child.sha256}"
-                    if key in seen:
-                        continue
-                    seen.add(key)
+                for child, data in unseen_children(outcome, seen):
                     progress.emit("discovered", total=1)
                     submitted.append(submit(child.file_name, None, (child, data), outcome.document_id))
             pending = submitted

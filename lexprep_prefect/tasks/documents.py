@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -306,34 +306,18 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
     # retry policy (lexprep.retrying): a task run costs the flow and the Prefect server more CPU than
     # cleaning, chunking or finding the entities of a small document. A document's text, chunks and mentions
     # pass through quote(): Prefect would otherwise walk every element of them, twice per task call
-    name = source.file_name
-    plain = pipeline.Stages()
+    stages = pipeline.Stages(facts=facts_stage).retried(source.file_name)
     if settings.deployments.ocr or settings.ocr_engine() in API_ENGINES:
-        ocr_run = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))
-        ocr = lambda source, data, extracted, settings: ocr_run(source, data, quote(extracted), settings)  # noqa: E731
-    else:
-        ocr = retrying.wrap(plain.ocr, f"OCR of {name}")
+        ocr = ocr_task.with_options(tags=_api_tags(settings.ocr_engine()))
+        stages = replace(stages, ocr=lambda source, data, extracted, settings: ocr(
+            source, data, quote(extracted), settings))
     if settings.deployments.transcribe or settings.asr_engine() in API_ENGINES:
-        transcribe_run = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))
-        transcribe = lambda source, data, extracted, settings: transcribe_run(  # noqa: E731
-            source, data, quote(extracted), settings)
-    else:
-        transcribe = retrying.wrap(plain.transcribe, f"transcription of {name}")
+        transcribe = transcribe_task.with_options(tags=_api_tags(settings.asr_engine()))
+        stages = replace(stages, transcribe=lambda source, data, extracted, settings: transcribe(
+            source, data, quote(extracted), settings))
     if settings.deployments.entities or settings.ner_backend() == "llm":
-        mentions = lambda clean, chunks, category, settings, meta: mentions_task(  # noqa: E731
-            source, quote(clean), quote(chunks), category, settings, meta)
-    else:
-        mentions = retrying.wrap(plain.mentions, f"mentions of {name}")
-    stages = pipeline.Stages(
-        extract=retrying.wrap(plain.extract, f"extracting {name}"),
-        ocr=ocr,
-        transcribe=transcribe,
-        clean=retrying.wrap(plain.clean, f"cleaning {name}"),
-        categorize=retrying.wrap(plain.categorize, f"categorizing {name}"),
-        chunk=retrying.wrap(plain.chunk, f"chunking {name}"),
-        mentions=mentions,
-        facts=retrying.wrap(facts_stage, f"facts of {name}"),
-    )
+        stages = replace(stages, mentions=lambda clean, chunks, category, settings, meta: mentions_task(
+            source, quote(clean), quote(chunks), category, settings, meta))
     result = pipeline.run_document(source, data, settings, stages=stages, timings=timings,
                                    on_status=lambda status: advance(document_id, status),
                                    on_extracted=register_children, catch=Exception, on_failure=failed)
@@ -356,6 +340,18 @@ def _process_claimed(source, data, parent_id, matter_id, matter, store, db, sett
         children=children,
         parent_id=parent_id,
     )
+
+
+def unseen_children(outcome: DocumentOutcome, seen: set[str]) -> list[tuple[SourceFile, bytes]]:
+    """The attachments of ``outcome`` not yet in ``seen`` (keys ``document_id/sha256``, added here): the same
+    attachment found twice under one parent is processed once."""
+    out = []
+    for child, data in outcome.children:
+        key = f"{outcome.document_id}/{child.sha256}"
+        if key not in seen:
+            seen.add(key)
+            out.append((child, data))
+    return out
 
 
 @task(name="process-documents", task_run_name="documents {first} (+{more})", cache_policy=NO_CACHE,
@@ -381,11 +377,9 @@ def process_documents(refs: list[SourceRef], first: str, more: int, matter_id: s
             outcome = state.result(raise_on_failure=False)
             if isinstance(outcome, BaseException):
                 raise outcome
-            children, outcome.children = outcome.children, []
+            children = unseen_children(outcome, seen)
+            outcome.children = []
             outcomes.append(outcome)
             for child, data in reversed(children):
-                key = f"{outcome.document_id}/{child.sha256}"
-                if key not in seen:
-                    seen.add(key)
-                    stack.append((child.file_name, None, (child, data), outcome.document_id))
+                stack.append((child.file_name, None, (child, data), outcome.document_id))
     return outcomes

@@ -60,3 +60,15 @@ def test_wrap_keeps_the_stage_signature():
     wrapped = retrying.wrap(fn, "chunking a.pdf", sleep=lambda s: None)
     assert wrapped("clean", "settings") == 42
     assert calls == [(("clean", "settings"), {})] * 2
+
+
+def test_retried_stages_wrap_every_stage_and_keep_its_result():
+    from dataclasses import fields
+
+    from lexprep.pipeline import Stages
+
+    fn, calls = _flaky([TransientError("x")], result="chunks")
+    stages = Stages(chunk=fn).retried("a.pdf", sleep=lambda s: None)
+    assert stages.chunk("clean", "settings") == "chunks" and len(calls) == 2
+    assert all(getattr(stages, f.name).__name__ for f in fields(stages))
+    assert stages.clean.__doc__ == Stages().clean.__doc__
